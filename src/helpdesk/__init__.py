@@ -1,0 +1,1 @@
+"""Helpdesk: an internal IT / support ticketing system."""

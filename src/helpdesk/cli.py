@@ -1,0 +1,148 @@
+"""The `helpdesk` command."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+
+from helpdesk.config import PROJECT_ROOT, get_settings
+
+
+def _db_upgrade(_: argparse.Namespace) -> int:
+    from alembic import command
+    from alembic.config import Config
+
+    from helpdesk.db_admin import ensure_database
+
+    ensure_database(get_settings().database_url)
+    command.upgrade(Config(str(PROJECT_ROOT / "alembic.ini")), "head")
+    print("database is at the latest migration")
+    return 0
+
+
+def _demo_seed(_: argparse.Namespace) -> int:
+    from helpdesk.admin.demo import DEMO_PASSWORD, USERS, seed
+    from helpdesk.db import transaction
+
+    with transaction() as db:
+        created = seed(db)
+    if not created:
+        print("database already has users: demo seed skipped")
+        return 0
+    print(f"demo organization seeded. Sign in with any of these (password: {DEMO_PASSWORD}):")
+    for email, _name, role, teams, _d, _l in USERS:
+        print(f"  {email:32} {role.value:9} {' '.join(teams)}")
+    return 0
+
+
+def _web(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    uvicorn.run(
+        "helpdesk.app:create_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        proxy_headers=True,
+        log_level="info",
+        access_log=False,
+    )
+    return 0
+
+
+def _user_create(args: argparse.Namespace) -> int:
+    from helpdesk.db import transaction
+    from helpdesk.errors import DomainError
+    from helpdesk.identity import service as identity
+    from helpdesk.identity.models import Role
+
+    try:
+        with transaction() as db:
+            user = identity.create_user(
+                db,
+                email=args.email,
+                name=args.name,
+                role=Role(args.role),
+                password=args.password,
+                team_slugs=args.team or [],
+            )
+            print(f"created user {user.email} ({user.role.value}) id={user.id}")
+    except DomainError as exc:
+        print(f"error: {exc.detail}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _token_create(args: argparse.Namespace) -> int:
+    from helpdesk.db import transaction
+    from helpdesk.identity import service as identity
+    from helpdesk.identity.repository import IdentityRepository
+
+    with transaction() as db:
+        user = IdentityRepository(db).user_by_email(args.email)
+        if user is None:
+            print(f"error: no user {args.email}", file=sys.stderr)
+            return 1
+        print(identity.create_token(db, user, args.name))
+    return 0
+
+
+def _bench_seed(args: argparse.Namespace) -> int:
+    from helpdesk.bench_seed import seed_tickets
+
+    seed_tickets(args.tickets, seed=args.seed)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="helpdesk", description="Helpdesk service desk")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    db = sub.add_parser("db", help="database schema").add_subparsers(dest="db_command", required=True)
+    db.add_parser("upgrade", help="create the database if missing and migrate").set_defaults(fn=_db_upgrade)
+
+    demo = sub.add_parser("demo", help="demo organization").add_subparsers(dest="demo_command", required=True)
+    demo.add_parser("seed", help="seed demo teams, users and requests (empty database only)").set_defaults(
+        fn=_demo_seed
+    )
+
+    web = sub.add_parser("web", help="serve the web app and API")
+    web.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
+    web.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+    web.add_argument("--workers", type=int, default=int(os.environ.get("WEB_WORKERS", "1")))
+    web.set_defaults(fn=_web)
+
+    user = sub.add_parser("user", help="accounts").add_subparsers(dest="user_command", required=True)
+    create = user.add_parser("create", help="create an account")
+    create.add_argument("email")
+    create.add_argument("--name", required=True)
+    create.add_argument("--role", choices=["requester", "agent", "lead", "admin"], default="requester")
+    create.add_argument("--team", action="append", help="team slug (repeatable)")
+    create.add_argument("--password")
+    create.set_defaults(fn=_user_create)
+
+    token = sub.add_parser("token", help="API tokens").add_subparsers(dest="token_command", required=True)
+    tc = token.add_parser("create", help="print a new bearer token for a user")
+    tc.add_argument("email")
+    tc.add_argument("--name", default="cli")
+    tc.set_defaults(fn=_token_create)
+
+    bench = sub.add_parser("bench", help="benchmark data").add_subparsers(dest="bench_command", required=True)
+    bs = bench.add_parser("seed", help="add N tickets shaped like a real service desk")
+    bs.add_argument("--tickets", type=int, required=True)
+    bs.add_argument("--seed", type=int, default=42)
+    bs.set_defaults(fn=_bench_seed)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    result: int = args.fn(args)
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(main())

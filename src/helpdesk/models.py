@@ -1,0 +1,37 @@
+"""Imports every module's tables so Base.metadata is complete (Alembic, tests)."""
+
+from helpdesk.audit.models import TicketEvent
+from helpdesk.db import Base
+from helpdesk.events.models import OutboxMessage
+from helpdesk.identity.models import ApiToken, Team, TeamMember, User, UserSession
+from helpdesk.messaging.models import TicketMessage
+from helpdesk.tickets.models import (
+    Category,
+    IdempotencyKey,
+    SavedFilter,
+    Status,
+    StatusTransition,
+    Ticket,
+    TicketShare,
+    TicketWatcher,
+)
+
+__all__ = [
+    "ApiToken",
+    "Base",
+    "Category",
+    "IdempotencyKey",
+    "OutboxMessage",
+    "SavedFilter",
+    "Status",
+    "StatusTransition",
+    "Team",
+    "TeamMember",
+    "Ticket",
+    "TicketEvent",
+    "TicketMessage",
+    "TicketShare",
+    "TicketWatcher",
+    "User",
+    "UserSession",
+]

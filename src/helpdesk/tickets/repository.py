@@ -1,0 +1,205 @@
+"""All SQL of the tickets module."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import Select, false, func, or_, select, tuple_
+from sqlalchemy.orm import Session, joinedload
+
+from helpdesk.identity.models import Team, User
+from helpdesk.identity.policy import visible_tickets
+from helpdesk.identity.viewer import Viewer
+from helpdesk.tickets.filters import Cursor, TicketFilters, parse_ticket_ref
+from helpdesk.tickets.models import (
+    Category,
+    IdempotencyKey,
+    SavedFilter,
+    Status,
+    StatusCategory,
+    StatusTransition,
+    Ticket,
+    TicketShare,
+    TicketWatcher,
+)
+
+ACTIVE_CATEGORIES = (StatusCategory.NEW, StatusCategory.OPEN, StatusCategory.PENDING)
+DONE_CATEGORIES = (StatusCategory.RESOLVED, StatusCategory.CLOSED)
+
+
+@dataclass(frozen=True)
+class TicketPage:
+    tickets: list[Ticket]
+    next_cursor: str | None
+
+
+def _with_row_relations(stmt: Select[Ticket]) -> Select[Ticket]:
+    return stmt.options(
+        joinedload(Ticket.status),
+        joinedload(Ticket.team),
+        joinedload(Ticket.assignee),
+        joinedload(Ticket.requester),
+        joinedload(Ticket.category),
+    )
+
+
+class TicketRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    # --- single tickets -------------------------------------------------------------
+    def get(self, ticket_id: int) -> Ticket | None:
+        return self.session.scalar(_with_row_relations(select(Ticket)).where(Ticket.id == ticket_id))
+
+    def get_by_number(self, number: int) -> Ticket | None:
+        return self.session.scalar(_with_row_relations(select(Ticket)).where(Ticket.number == number))
+
+    def lock(self, ticket_id: int) -> Ticket | None:
+        """The row lock every multi-step write starts with."""
+        stmt = (
+            select(Ticket)
+            .where(Ticket.id == ticket_id)
+            .options(joinedload(Ticket.status, innerjoin=True))
+            .with_for_update(of=Ticket)
+            .execution_options(populate_existing=True)
+        )
+        return self.session.scalar(stmt)
+
+    def shares(self, ticket_id: int) -> list[TicketShare]:
+        stmt = (
+            select(TicketShare)
+            .where(TicketShare.ticket_id == ticket_id)
+            .options(joinedload(TicketShare.team), joinedload(TicketShare.user))
+            .order_by(TicketShare.id)
+        )
+        return list(self.session.scalars(stmt))
+
+    def watchers(self, ticket_id: int) -> list[TicketWatcher]:
+        stmt = (
+            select(TicketWatcher)
+            .where(TicketWatcher.ticket_id == ticket_id)
+            .options(joinedload(TicketWatcher.user))
+            .order_by(TicketWatcher.created_at)
+        )
+        return list(self.session.scalars(stmt))
+
+    def watcher(self, ticket_id: int, user_id: int) -> TicketWatcher | None:
+        return self.session.get(TicketWatcher, (ticket_id, user_id))
+
+    # --- lists ----------------------------------------------------------------------
+    def page(self, viewer: Viewer, filters: TicketFilters, cursor: Cursor | None = None) -> TicketPage:
+        stmt = _with_row_relations(select(Ticket)).where(visible_tickets(viewer))
+        stmt = self._apply(stmt, viewer, filters)
+        if cursor is not None:
+            stmt = stmt.where(tuple_(Ticket.updated_at, Ticket.id) < tuple_(cursor.updated_at, cursor.id))
+        stmt = stmt.order_by(Ticket.updated_at.desc(), Ticket.id.desc()).limit(filters.limit + 1)
+        rows = list(self.session.scalars(stmt))
+        more = len(rows) > filters.limit
+        rows = rows[: filters.limit]
+        nxt = Cursor(rows[-1].updated_at, rows[-1].id).encode() if more and rows else None
+        return TicketPage(rows, nxt)
+
+    def _apply(self, stmt: Select[Ticket], viewer: Viewer, f: TicketFilters) -> Select[Ticket]:
+        if f.mine:
+            stmt = stmt.where(Ticket.requester_id == viewer.id)
+        if f.state in ("open", "closed"):
+            wanted = ACTIVE_CATEGORIES if f.state == "open" else DONE_CATEGORIES
+            stmt = stmt.where(Ticket.status_id.in_(select(Status.id).where(Status.category.in_(wanted))))
+        if f.status_keys:
+            stmt = stmt.where(Ticket.status_id.in_(select(Status.id).where(Status.key.in_(f.status_keys))))
+        if f.team_id is not None:
+            stmt = stmt.where(Ticket.team_id == f.team_id)
+        if f.unassigned:
+            stmt = stmt.where(Ticket.assignee_id.is_(None))
+        elif f.assignee_id is not None:
+            stmt = stmt.where(Ticket.assignee_id == f.assignee_id)
+        if f.priorities:
+            stmt = stmt.where(Ticket.priority.in_(f.priorities))
+        if f.category_id is not None:
+            sub = select(Category.id).where(
+                or_(Category.id == f.category_id, Category.parent_id == f.category_id)
+            )
+            stmt = stmt.where(Ticket.category_id.in_(sub))
+        if f.tag:
+            stmt = stmt.where(Ticket.tags.contains([f.tag]))
+        if f.updated_since is not None:
+            stmt = stmt.where(Ticket.updated_at >= f.updated_since)
+        if f.q:
+            number = parse_ticket_ref(f.q)
+            text_match = Ticket.search.op("@@")(func.websearch_to_tsquery("simple", f.q))
+            stmt = stmt.where(or_(text_match, Ticket.number == number) if number else text_match)
+        return stmt
+
+    def open_counts_by_team(self, team_ids: Sequence[int]) -> dict[int, int]:
+        if not team_ids:
+            return {}
+        stmt = (
+            select(Ticket.team_id, func.count())
+            .where(
+                Ticket.team_id.in_(team_ids),
+                Ticket.status_id.in_(select(Status.id).where(Status.category.in_(ACTIVE_CATEGORIES))),
+            )
+            .group_by(Ticket.team_id)
+        )
+        return {team_id: n for team_id, n in self.session.execute(stmt) if team_id is not None}
+
+    # --- workflow configuration -----------------------------------------------------
+    def status_by_key(self, key: str) -> Status | None:
+        return self.session.scalar(select(Status).where(Status.key == key, Status.is_active))
+
+    def statuses(self) -> list[Status]:
+        return list(self.session.scalars(select(Status).where(Status.is_active).order_by(Status.position)))
+
+    def transitions_from(self, status_id: int) -> list[tuple[Status, bool]]:
+        """(target status, requester_allowed) pairs in display order."""
+        stmt = (
+            select(Status, StatusTransition.requester_allowed)
+            .join(StatusTransition, StatusTransition.to_status_id == Status.id)
+            .where(StatusTransition.from_status_id == status_id, Status.is_active)
+            .order_by(Status.position)
+        )
+        return [(s, bool(r)) for s, r in self.session.execute(stmt)]
+
+    # --- categories -----------------------------------------------------------------
+    def category(self, category_id: int) -> Category | None:
+        return self.session.scalar(
+            select(Category).where(Category.id == category_id).options(joinedload(Category.team))
+        )
+
+    def categories(self, team_id: int | None = None) -> list[Category]:
+        stmt = (
+            select(Category)
+            .where(Category.is_active)
+            .options(joinedload(Category.team))
+            .order_by(Category.position, Category.name)
+        )
+        if team_id is not None:
+            stmt = stmt.where(Category.team_id == team_id)
+        return list(self.session.scalars(stmt))
+
+    # --- idempotency ----------------------------------------------------------------
+    def idempotency_key(self, user_id: int, key: str) -> IdempotencyKey | None:
+        return self.session.get(IdempotencyKey, (user_id, key))
+
+    # --- saved filters --------------------------------------------------------------
+    def saved_filters(self, viewer: Viewer) -> list[SavedFilter]:
+        shared = SavedFilter.team_id.in_(viewer.team_ids) if viewer.team_ids else false()
+        stmt = (
+            select(SavedFilter)
+            .where(or_(SavedFilter.user_id == viewer.id, shared))
+            .order_by(SavedFilter.name)
+        )
+        return list(self.session.scalars(stmt))
+
+    def saved_filter(self, filter_id: int) -> SavedFilter | None:
+        return self.session.get(SavedFilter, filter_id)
+
+    # --- people ---------------------------------------------------------------------
+    def teams_by_ids(self, ids: Sequence[int]) -> dict[int, Team]:
+        if not ids:
+            return {}
+        return {t.id: t for t in self.session.scalars(select(Team).where(Team.id.in_(ids)))}
+
+    def user(self, user_id: int) -> User | None:
+        return self.session.get(User, user_id)

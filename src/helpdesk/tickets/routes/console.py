@@ -1,0 +1,5 @@
+"""Agent console HTML controllers."""
+
+from typing import Any
+
+routes: list[Any] = []
