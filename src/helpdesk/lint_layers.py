@@ -28,9 +28,8 @@ def violations() -> list[str]:
                 names = [node.module]
             for name in names:
                 if name == "sqlalchemy" or (name.startswith("sqlalchemy.") and name != "sqlalchemy.orm"):
-                    found.append(
-                        f"{path.relative_to(ROOT.parent)}:{getattr(node, 'lineno', 0)}: controllers must not import {name}"
-                    )
+                    where = f"{path.relative_to(ROOT.parent)}:{getattr(node, 'lineno', 0)}"
+                    found.append(f"{where}: controllers must not import {name}")
     return found
 
 
