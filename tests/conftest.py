@@ -10,7 +10,7 @@ import pytest
 
 _WORKER = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
 _BASE = os.environ.get("TEST_DATABASE_BASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432")
-TEST_DATABASE_URL = f"{_BASE}/helpdesk_test_{_WORKER}"
+TEST_DATABASE_URL = f"{_BASE}/{os.environ.get('TEST_DB_PREFIX', 'helpdesk_test')}_{_WORKER}"
 os.environ["DATABASE_URL"] = TEST_DATABASE_URL
 os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production")
 os.environ["REDIS_URL"] = (
