@@ -36,7 +36,7 @@ class Factory:
         teams: list[Team] | None = None,
         email: str | None = None,
         name: str | None = None,
-        password: str | None = "pw",
+        password: str | None = None,
     ) -> Viewer:
         n = next(_seq)
         role = Role(role)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from litestar import Litestar
+from litestar import Litestar, Router
 from litestar.config.compression import CompressionConfig
 from litestar.di import Provide
 from litestar.openapi.config import OpenAPIConfig
@@ -26,10 +26,12 @@ def create_app(*, db_provider: Provide | None = None) -> Litestar:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     return Litestar(
         route_handlers=[
-            *web_routes.routes,
-            *identity_routes.routes,
-            *portal.routes,
-            *console.routes,
+            # One Router for the HTML handlers: registering them one by one re-registers handlers
+            # that share a path (GET+POST), and Litestar then wraps a sync handler twice.
+            Router(
+                path="/",
+                route_handlers=[*web_routes.routes, *identity_routes.routes, *portal.routes, *console.routes],
+            ),
             tickets_api.router,
             create_static_files_router(
                 path="/static", directories=[STATIC_DIR], include_in_schema=False, cache_control=None

@@ -1,6 +1,7 @@
 /* Helpdesk — tiny helpers loaded on every page (no framework).
    - Toasts: [data-dismiss] closes its .flash; success/info toasts in #toasts fade after 6 s.
-   - <details class="menu"> dropdowns close on outside click and on Escape. */
+   - <details class="menu"> dropdowns close on outside click and on Escape.
+   - Clicking a tr[data-href] (not on a link/button/input/label) opens it; Ctrl/⌘-click = new tab. */
 (function () {
   "use strict";
   var AUTO_DISMISS_MS = 6000;
@@ -24,6 +25,14 @@
   document.addEventListener("click", function (e) {
     var btn = e.target.closest("[data-dismiss]");
     if (btn) { dismiss(btn.closest(".flash, .toast")); return; }
+    var tr = e.target.closest("tr[data-href]");
+    if (tr && e.button === 0 && !e.target.closest("a, button, input, select, textarea, label, summary, [data-no-row-click]")
+        && !(window.getSelection && String(window.getSelection()).length)) {
+      var href = tr.getAttribute("data-href");
+      if (e.metaKey || e.ctrlKey) window.open(href, "_blank", "noopener");
+      else window.location.assign(href);
+      return;
+    }
     document.querySelectorAll("details.menu[open]").forEach(function (d) {
       if (!d.contains(e.target)) d.removeAttribute("open");
     });

@@ -2,7 +2,7 @@
    Shortcuts (ignored while typing in a field):
      ?  help dialog        /  focus [data-shortcut-focus]     g m  go to My Work
      j/k  move row cursor  Enter  open row   x  select row    r / n  reply / note box
-   Rows: tr[data-href] inside #main. Bulk: input[name=ticket_ids] + [data-select-all] + .bulkbar
+   Rows: tr[data-href] inside #main (row clicks: app.js). Bulk: input[name=ticket_ids] + [data-select-all] + .bulkbar
    ([data-selected-count] inside shows the count). Works after htmx swaps (delegated events). */
 (function () {
   "use strict";
@@ -15,7 +15,8 @@
   function isTyping(el) {
     if (!el) return false;
     var tag = el.tagName;
-    return tag === "INPUT" || tag === "TEXTAREA" || tag === "SELECT" || el.isContentEditable;
+    if (tag === "INPUT") return !/^(checkbox|radio|button|submit|reset|range|color|file|image)$/i.test(el.type);
+    return tag === "TEXTAREA" || tag === "SELECT" || el.isContentEditable;
   }
 
   /* ---- help dialog ---- */
@@ -83,7 +84,7 @@
     }
   });
 
-  /* ---- clickable rows ---- */
+  /* ---- help dialog buttons ---- */
   document.addEventListener("click", function (e) {
     if (e.target.closest("[data-shortcuts-open]")) {
       var menu = e.target.closest("details[open]");
@@ -91,11 +92,7 @@
       toggleHelp();
       return;
     }
-    var tr = e.target.closest("tr[data-href]");
-    if (!tr || e.button !== 0) return;
-    if (e.target.closest("a, button, input, select, textarea, label, summary, [data-no-row-click]")) return;
-    if (window.getSelection && String(window.getSelection()).length) return; /* selecting text */
-    go(tr.getAttribute("data-href"), e.metaKey || e.ctrlKey);
+    /* row clicks (tr[data-href]) are handled in app.js for portal and console alike */
   });
 
   /* ---- keyboard ---- */

@@ -131,6 +131,50 @@ class TicketRepository:
             stmt = stmt.where(or_(text_match, Ticket.number == number) if number else text_match)
         return stmt
 
+    def count(self, viewer: Viewer, filters: TicketFilters) -> int:
+        stmt = self._apply(select(Ticket).where(visible_tickets(viewer)), viewer, filters)
+        return self.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+
+    def watched_open(self, viewer: Viewer, *, limit: int) -> list[Ticket]:
+        """Active tickets the viewer watches but is not assigned to, most recently updated first."""
+        stmt = (
+            _with_row_relations(select(Ticket))
+            .join(TicketWatcher, TicketWatcher.ticket_id == Ticket.id)
+            .where(
+                TicketWatcher.user_id == viewer.id,
+                Ticket.assignee_id.is_distinct_from(viewer.id),
+                Ticket.status_id.in_(select(Status.id).where(Status.category.in_(ACTIVE_CATEGORIES))),
+                visible_tickets(viewer),
+            )
+            .order_by(Ticket.updated_at.desc(), Ticket.id.desc())
+            .limit(limit)
+        )
+        return list(self.session.scalars(stmt))
+
+    def unassigned_open(self, viewer: Viewer, team_ids: Sequence[int], *, limit: int) -> list[Ticket]:
+        """The pick-up queue: active, unassigned tickets of these teams, newest first."""
+        if not team_ids:
+            return []
+        stmt = (
+            _with_row_relations(select(Ticket))
+            .where(
+                Ticket.team_id.in_(team_ids),
+                Ticket.assignee_id.is_(None),
+                Ticket.status_id.in_(select(Status.id).where(Status.category.in_(ACTIVE_CATEGORIES))),
+                visible_tickets(viewer),
+            )
+            .order_by(Ticket.created_at.desc(), Ticket.id.desc())
+            .limit(limit)
+        )
+        return list(self.session.scalars(stmt))
+
+    def visible_numbers(self, viewer: Viewer, ticket_ids: Sequence[int]) -> dict[int, int]:
+        """id -> number for the tickets among ticket_ids the viewer may see."""
+        if not ticket_ids:
+            return {}
+        stmt = select(Ticket.id, Ticket.number).where(Ticket.id.in_(ticket_ids), visible_tickets(viewer))
+        return {ticket_id: number for ticket_id, number in self.session.execute(stmt)}
+
     def open_counts_by_team(self, team_ids: Sequence[int]) -> dict[int, int]:
         if not team_ids:
             return {}

@@ -6,14 +6,16 @@ from typing import Any
 
 import anyio.to_thread
 import redis
-from litestar import MediaType, Response, get
+from litestar import MediaType, Request, Response, get
+from litestar.response import Template
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
 from helpdesk.config import get_settings
 from helpdesk.db import get_engine
+from helpdesk.identity.policy import require_agent
 from helpdesk.identity.viewer import Viewer
-from helpdesk.web.render import redirect
+from helpdesk.web.render import redirect, render
 
 
 @get("/", include_in_schema=False, sync_to_thread=False)
@@ -21,6 +23,20 @@ def home(maybe_viewer: Viewer | None) -> Response[Any]:
     if maybe_viewer is None:
         return redirect("/login", status_code=302)
     return redirect("/console" if maybe_viewer.is_agent else "/portal", status_code=302)
+
+
+@get("/styleguide", include_in_schema=False, sync_to_thread=False)
+def styleguide(request: Request[Any, Any, Any], viewer: Viewer) -> Template:
+    """Every UI component on one page, for design review (agents only)."""
+    require_agent(viewer)
+    return render(request, viewer, "web/styleguide.html.j2")
+
+
+@get("/styleguide/console", include_in_schema=False, sync_to_thread=False)
+def styleguide_console(request: Request[Any, Any, Any], viewer: Viewer) -> Template:
+    require_agent(viewer)
+    sample = request.query_params.get("sample", "")
+    return render(request, viewer, "web/styleguide_console.html.j2", sample=sample)
 
 
 @get("/healthz", media_type=MediaType.JSON, sync_to_thread=False, tags=["ops"])
@@ -60,4 +76,4 @@ def metrics() -> Response[bytes]:
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
 
-routes = [home, healthz, readyz, metrics]
+routes = [home, styleguide, styleguide_console, healthz, readyz, metrics]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment
@@ -54,20 +53,36 @@ def initials(name: str | None) -> str:
     return "".join(p[0] for p in parts[:2]).upper() or "?"
 
 
+REQUESTER_STATUS_WORDS = {
+    "new": "Received",
+    "triaged": "Received",
+    "assigned": "Assigned to an agent",
+    "in_progress": "In progress",
+    "waiting_requester": "Waiting for your reply",
+    "waiting_vendor": "Waiting on a supplier",
+    "resolved": "Resolved",
+    "closed": "Closed",
+    "reopened": "Reopened",
+}
+
+
+def requester_status(status: Any) -> str:
+    """Plain words for employees; agents see the configured status names."""
+    return REQUESTER_STATUS_WORDS.get(status.key, status.name)
+
+
+def requester_status_data(data: dict[str, Any]) -> str:
+    return REQUESTER_STATUS_WORDS.get(str(data.get("key")), str(data.get("name") or ""))
+
+
 def configure(env: Environment) -> None:
     env.globals["static"] = _static_url
     env.filters["ago"] = ago
     env.filters["dt"] = datetime_label
     env.filters["priority_label"] = priority_label
     env.filters["initials"] = initials
+    env.filters["requester_status"] = requester_status
+    env.filters["requester_status_data"] = requester_status_data
     env.globals["now"] = lambda: datetime.now(UTC)
     env.trim_blocks = True
     env.lstrip_blocks = True
-
-
-def template_dir() -> Path:
-    return TEMPLATE_DIR
-
-
-def iso(value: Any) -> str:
-    return value.isoformat() if isinstance(value, datetime) else str(value)

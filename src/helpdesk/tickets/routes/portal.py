@@ -59,29 +59,35 @@ def my_requests(request: Request[Any, Any, Any], db: Session, viewer: Viewer) ->
     return render(request, viewer, "tickets/portal/list.html.j2", page=page, chosen=chosen, query=query)
 
 
-def _new_request_context(db: Session, request: Request[Any, Any, Any]) -> dict[str, Any]:
+def _new_request_context(db: Session, team_slug: str, category_id: int | None) -> dict[str, Any]:
     identity = IdentityRepository(db)
     repo = TicketRepository(db)
-    teams = identity.teams()
-    team = (
-        identity.team_by_slug(request.query_params.get("team", ""))
-        if request.query_params.get("team")
-        else None
-    )
-    category_id = optional_int(request.query_params, "category")  # type: ignore[arg-type]
     category = repo.category(category_id) if category_id else None
+    team = identity.team_by_slug(team_slug) if team_slug else None
     if category is not None and team is None:
         team = identity.team(category.team_id)
     categories = repo.categories(team.id) if team else []
-    return {"teams": teams, "team": team, "categories": categories, "category": category}
+    return {"teams": identity.teams(), "team": team, "categories": categories, "category": category}
+
+
+def _int_param(value: str | None) -> int | None:
+    return int(value) if value and value.isdigit() and len(value) < 18 else None
 
 
 @get("/portal/new", include_in_schema=False, sync_to_thread=True)
 def new_request(request: Request[Any, Any, Any], db: Session, viewer: Viewer) -> Template:
-    ctx = _new_request_context(db, request)
+    params = request.query_params
+    category_id = _int_param(params.get("category_id") or params.get("category"))
+    ctx = _new_request_context(db, params.get("team", ""), category_id)
     if is_htmx(request) and request.headers.get("hx-target") == "category-details":
         return render(
-            request, viewer, "tickets/portal/_category_details.html.j2", values={}, errors={}, **ctx
+            request,
+            viewer,
+            "tickets/portal/_category_details.html.j2",
+            values={},
+            errors={},
+            oob_guidance=True,
+            **ctx,
         )
     return render(request, viewer, "tickets/portal/new.html.j2", values={}, errors={}, **ctx)
 
@@ -92,40 +98,32 @@ def create_request(
 ) -> Response[Any]:
     category_id = optional_int(form, "category_id")
     category = TicketRepository(db).category(category_id) if category_id else None
+    team_slug = category.team.slug if category else text(form, "team")
     answers = {
         spec["name"]: text(form, f"field_{spec['name']}") for spec in (category.fields if category else [])
     }
-    priority = optional_int(form, "priority")
     data = tickets.NewTicket(
         subject=text(form, "subject"),
         description=text(form, "description"),
         category_id=category_id,
-        priority=priority,
+        priority=optional_int(form, "priority"),
         fields=answers,
     )
-    errors = {"category_id": "Choose what your request is about."} if category_id is None else {}
     try:
-        if errors:
-            raise ValidationFailed(errors["category_id"], fields=errors)
+        if category_id is None:
+            message = "Choose what your request is about."
+            raise ValidationFailed(message, fields={"category_id": message})
         created = tickets.create_ticket(db, viewer, data)
     except ValidationFailed as exc:
         db.rollback()
-        team_slug = category.team.slug if category else text(form, "team")
-        ctx = _new_request_context(db, request)
-        identity = IdentityRepository(db)
-        team = identity.team_by_slug(team_slug) if team_slug else None
-        if team is not None:
-            ctx.update(team=team, categories=TicketRepository(db).categories(team.id))
-        ctx["category"] = TicketRepository(db).category(category_id) if category_id else None
-        values = {k: text(form, k) for k in form}
         return render(
             request,
             viewer,
             "tickets/portal/new.html.j2",
             status_code=422,
-            values=values,
+            values={k: text(form, k) for k in form},
             errors=exc.fields or {"subject": exc.detail},
-            **ctx,
+            **_new_request_context(db, team_slug, category_id),
         )
     ref = created.ticket.reference
     return redirect(
