@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncGenerator, Callable, Iterator
+from typing import Any
 
 import pytest
 
@@ -77,12 +78,20 @@ def factory(db: Session) -> Factory:
     return Factory(db)
 
 
-@pytest.fixture
-def app_client(db: Session) -> Iterator[Callable[..., TestClient]]:  # type: ignore[type-arg]
-    """Builds TestClients whose requests share the test's transaction."""
+class _CurrentDb:
+    session: Session | None = None
+
+
+@pytest.fixture(scope="session")
+def _test_app(engine: Engine) -> Any:
+    """Built once: its db dependency hands out the running test's session."""
     from helpdesk.app import create_app
 
     async def provide_test_db() -> AsyncGenerator[Session, None]:
+        db = _CurrentDb.session
+        assert db is not None, "app_client used outside a test"
+        # Release what the test wrote so far, so a request that fails rolls back only itself.
+        db.commit()
         try:
             yield db
             db.commit()  # releases the savepoint only; the outer transaction is rolled back later
@@ -90,11 +99,17 @@ def app_client(db: Session) -> Iterator[Callable[..., TestClient]]:  # type: ign
             db.rollback()
             raise
 
-    app = create_app(db_provider=Provide(provide_test_db))
-    clients: list[TestClient] = []  # type: ignore[type-arg]
+    return create_app(db_provider=Provide(provide_test_db))
 
-    def make(viewer: Viewer | None = None, **kwargs: object) -> TestClient:  # type: ignore[type-arg]
-        client = TestClient(app, raise_server_exceptions=False, **kwargs)  # type: ignore[arg-type]
+
+@pytest.fixture
+def app_client(db: Session, _test_app: Any) -> Iterator[Callable[..., TestClient[Any]]]:
+    """Builds TestClients whose requests share the test's transaction."""
+    _CurrentDb.session = db
+    clients: list[TestClient[Any]] = []
+
+    def make(viewer: Viewer | None = None, **kwargs: Any) -> TestClient[Any]:
+        client: TestClient[Any] = TestClient(_test_app, raise_server_exceptions=False, **kwargs)
         client.__enter__()
         clients.append(client)
         if viewer is not None:
@@ -104,3 +119,4 @@ def app_client(db: Session) -> Iterator[Callable[..., TestClient]]:  # type: ign
     yield make
     for c in clients:
         c.__exit__(None, None, None)
+    _CurrentDb.session = None

@@ -481,8 +481,11 @@ class _Writer:
             dates: list[float] = []
             t = created
             for _ in range(k):
-                t = t + expo(gap)
-                dates.append(t if t < now else now)
+                t += expo(gap)
+                dates.append(t)
+            if t >= now:  # a young ticket: squeeze its conversation into the time it has had
+                squeeze = (now - created) * (0.5 + 0.5 * rand()) / (t - created)
+                dates = [created + (d - created) * squeeze for d in dates]
             first_response: float | None = None
             last = k - 1
             for j in range(k):
@@ -541,7 +544,9 @@ class _Writer:
                 moves.append((helper, status, "resolved", dates[-1], None))
                 resolved = ts(dates[-1])
                 if kind == CLOSED:
-                    updated = min(dates[-1] + expo(close_gap), now)
+                    updated = dates[-1] + expo(close_gap)
+                    if updated >= now:
+                        updated = dates[-1] + (now - dates[-1]) * rand()
                     moves.append((helper, "resolved", "closed", updated, None))
                     closed = ts(updated)
             for actor, before, after, at, reason in moves:

@@ -6,15 +6,20 @@ import secrets
 from typing import Any
 
 from litestar import Request, Response, get, post
-from litestar.datastructures import Cookie, FormMultiDict
-from litestar.di import Provide
+from litestar.datastructures import Cookie
+from litestar.di import NamedDependency, Provide
 from litestar.response import Template
-from sqlalchemy.orm import Session
 
 from helpdesk.config import get_settings
 from helpdesk.identity import service as identity
-from helpdesk.identity.viewer import Viewer
-from helpdesk.web.deps import ANON_CSRF_COOKIE, SESSION_COOKIE, check_anonymous_csrf
+from helpdesk.web.deps import (
+    ANON_CSRF_COOKIE,
+    SESSION_COOKIE,
+    CurrentViewer,
+    DbSession,
+    FormData,
+    check_anonymous_csrf,
+)
 from helpdesk.web.render import Flash, redirect, render
 
 
@@ -75,7 +80,9 @@ def login_page(request: Request[Any, Any, Any]) -> Template:
     sync_to_thread=True,
     dependencies={"_csrf_ok": Provide(check_anonymous_csrf)},
 )
-def login(request: Request[Any, Any, Any], db: Session, form: FormMultiDict, _csrf_ok: None) -> Response[Any]:
+def login(
+    request: Request[Any, Any, Any], db: DbSession, form: FormData, _csrf_ok: NamedDependency[None]
+) -> Response[Any]:
     email = str(form.get("email", "")).strip()
     password = str(form.get("password", ""))
     user = identity.authenticate(db, email, password) if email and password else None
@@ -94,7 +101,7 @@ def login(request: Request[Any, Any, Any], db: Session, form: FormMultiDict, _cs
 
 
 @post("/logout", include_in_schema=False, sync_to_thread=True)
-def logout(request: Request[Any, Any, Any], db: Session, viewer: Viewer) -> Response[Any]:
+def logout(request: Request[Any, Any, Any], db: DbSession, viewer: CurrentViewer) -> Response[Any]:
     token = request.cookies.get(SESSION_COOKIE)
     if token:
         identity.end_session(db, token)

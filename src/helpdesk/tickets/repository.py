@@ -173,7 +173,7 @@ class TicketRepository:
         if not ticket_ids:
             return {}
         stmt = select(Ticket.id, Ticket.number).where(Ticket.id.in_(ticket_ids), visible_tickets(viewer))
-        return {ticket_id: number for ticket_id, number in self.session.execute(stmt)}
+        return dict(self.session.execute(stmt).all())
 
     def open_counts_by_team(self, team_ids: Sequence[int]) -> dict[int, int]:
         if not team_ids:

@@ -9,12 +9,19 @@ from typing import Any
 import anyio.to_thread
 from litestar import Request
 from litestar.datastructures import FormMultiDict
+from litestar.di import NamedDependency
 from sqlalchemy.orm import Session
 
 from helpdesk.db import new_session
 from helpdesk.errors import Forbidden, Unauthenticated
 from helpdesk.identity import service as identity
 from helpdesk.identity.viewer import Viewer
+
+# Handler parameters name their dependencies explicitly (Litestar 3 drops inferred ones).
+DbSession = NamedDependency[Session]
+CurrentViewer = NamedDependency[Viewer]
+MaybeViewer = NamedDependency[Viewer | None]
+FormData = NamedDependency[FormMultiDict]
 
 SESSION_COOKIE = "hd_session"
 ANON_CSRF_COOKIE = "hd_csrf"
@@ -57,7 +64,7 @@ async def _submitted_csrf(request: Request[Any, Any, Any]) -> str:
     return ""
 
 
-async def resolve_viewer(request: Request[Any, Any, Any], db: Session) -> Viewer | None:
+async def resolve_viewer(request: Request[Any, Any, Any], db: DbSession) -> Viewer | None:
     """Bearer token (API clients, no CSRF needed) or session cookie (browser, CSRF-checked)."""
     token = _bearer(request)
     if token is not None:
@@ -79,14 +86,14 @@ async def resolve_viewer(request: Request[Any, Any, Any], db: Session) -> Viewer
     return viewer
 
 
-async def provide_viewer(request: Request[Any, Any, Any], db: Session) -> Viewer:
+async def provide_viewer(request: Request[Any, Any, Any], db: DbSession) -> Viewer:
     viewer = await resolve_viewer(request, db)
     if viewer is None:
         raise Unauthenticated("Please sign in.")
     return viewer
 
 
-async def provide_optional_viewer(request: Request[Any, Any, Any], db: Session) -> Viewer | None:
+async def provide_optional_viewer(request: Request[Any, Any, Any], db: DbSession) -> Viewer | None:
     return await resolve_viewer(request, db)
 
 

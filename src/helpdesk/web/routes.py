@@ -14,26 +14,26 @@ from sqlalchemy import text
 from helpdesk.config import get_settings
 from helpdesk.db import get_engine
 from helpdesk.identity.policy import require_agent
-from helpdesk.identity.viewer import Viewer
+from helpdesk.web.deps import CurrentViewer, MaybeViewer
 from helpdesk.web.render import redirect, render
 
 
 @get("/", include_in_schema=False, sync_to_thread=False)
-def home(maybe_viewer: Viewer | None) -> Response[Any]:
+def home(maybe_viewer: MaybeViewer) -> Response[Any]:
     if maybe_viewer is None:
         return redirect("/login", status_code=302)
     return redirect("/console" if maybe_viewer.is_agent else "/portal", status_code=302)
 
 
 @get("/styleguide", include_in_schema=False, sync_to_thread=False)
-def styleguide(request: Request[Any, Any, Any], viewer: Viewer) -> Template:
+def styleguide(request: Request[Any, Any, Any], viewer: CurrentViewer) -> Template:
     """Every UI component on one page, for design review (agents only)."""
     require_agent(viewer)
     return render(request, viewer, "web/styleguide.html.j2")
 
 
 @get("/styleguide/console", include_in_schema=False, sync_to_thread=False)
-def styleguide_console(request: Request[Any, Any, Any], viewer: Viewer) -> Template:
+def styleguide_console(request: Request[Any, Any, Any], viewer: CurrentViewer) -> Template:
     require_agent(viewer)
     sample = request.query_params.get("sample", "")
     return render(request, viewer, "web/styleguide_console.html.j2", sample=sample)

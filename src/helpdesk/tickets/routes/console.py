@@ -17,6 +17,7 @@ from urllib.parse import parse_qsl
 
 from litestar import Request, Response, get, post
 from litestar.datastructures import FormMultiDict
+from litestar.params import FromPath
 from litestar.response import Template
 from sqlalchemy.orm import Session
 
@@ -37,6 +38,7 @@ from helpdesk.tickets.routes.forms import int_list, optional_int, optional_versi
 from helpdesk.tickets.saved_filters import create_saved_filter, delete_saved_filter
 from helpdesk.tickets.views import TicketView, ticket_view
 from helpdesk.tickets.workspace import ConsoleNav, console_nav, my_work
+from helpdesk.web.deps import CurrentViewer, DbSession, FormData
 from helpdesk.web.render import Flash, hx_redirect, is_htmx, redirect, render
 
 T = "tickets/console/"
@@ -121,7 +123,7 @@ def _fresh(db: Session) -> None:
 
 
 @get("/console", include_in_schema=False, sync_to_thread=True)
-def my_work_page(request: Request[Any, Any, Any], db: Session, viewer: Viewer) -> Template:
+def my_work_page(request: Request[Any, Any, Any], db: DbSession, viewer: CurrentViewer) -> Template:
     policy.require_agent(viewer)
     return _page(request, db, viewer, "my_work.html.j2", active="mywork", work=my_work(db, viewer))
 
@@ -187,7 +189,9 @@ def _backlog_page(
 
 
 @get("/console/teams/{slug:str}", include_in_schema=False, sync_to_thread=True)
-def team_backlog(request: Request[Any, Any, Any], db: Session, viewer: Viewer, slug: str) -> Template:
+def team_backlog(
+    request: Request[Any, Any, Any], db: DbSession, viewer: CurrentViewer, slug: FromPath[str]
+) -> Template:
     policy.require_agent(viewer)
     pairs = [(k, v) for k, v in request.query_params.multi_items() if k != "cursor"]
     ctx = _backlog(db, viewer, slug, pairs, request.query_params.get("cursor") or None)
@@ -219,7 +223,7 @@ def _bulk_changes(viewer: Viewer, form: FormMultiDict) -> BulkChanges:
 
 @post("/console/bulk", include_in_schema=False, sync_to_thread=True)
 def bulk_update(
-    request: Request[Any, Any, Any], db: Session, viewer: Viewer, form: FormMultiDict
+    request: Request[Any, Any, Any], db: DbSession, viewer: CurrentViewer, form: FormData
 ) -> Response[Any]:
     policy.require_agent(viewer)
     back = _safe_back(text(form, "back"), "/console")
@@ -247,7 +251,7 @@ def bulk_update(
 
 @post("/console/filters", include_in_schema=False, sync_to_thread=True)
 def save_filter(
-    request: Request[Any, Any, Any], db: Session, viewer: Viewer, form: FormMultiDict
+    request: Request[Any, Any, Any], db: DbSession, viewer: CurrentViewer, form: FormData
 ) -> Response[Any]:
     policy.require_agent(viewer)
     query = text(form, "query")
@@ -278,7 +282,9 @@ def save_filter(
 
 
 @post("/console/filters/{filter_id:int}/delete", include_in_schema=False, sync_to_thread=True)
-def delete_filter(db: Session, viewer: Viewer, form: FormMultiDict, filter_id: int) -> Response[Any]:
+def delete_filter(
+    db: DbSession, viewer: CurrentViewer, form: FormData, filter_id: FromPath[int]
+) -> Response[Any]:
     policy.require_agent(viewer)
     saved = delete_saved_filter(db, viewer, filter_id)
     slug, bq = split_saved_query(saved.query)
@@ -332,7 +338,9 @@ def _ticket_nav(view: TicketView) -> str:
 
 
 @get("/console/tickets/{number:int}", include_in_schema=False, sync_to_thread=True)
-def ticket_page(request: Request[Any, Any, Any], db: Session, viewer: Viewer, number: int) -> Template:
+def ticket_page(
+    request: Request[Any, Any, Any], db: DbSession, viewer: CurrentViewer, number: FromPath[int]
+) -> Template:
     policy.require_agent(viewer)
     ticket = TicketRepository(db).get_by_number(number)
     if ticket is None:
@@ -537,11 +545,11 @@ def _take(
 @post("/console/tickets/{number:int}/{action:str}", include_in_schema=False, sync_to_thread=True)
 def ticket_action(
     request: Request[Any, Any, Any],
-    db: Session,
-    viewer: Viewer,
-    form: FormMultiDict,
-    number: int,
-    action: str,
+    db: DbSession,
+    viewer: CurrentViewer,
+    form: FormData,
+    number: FromPath[int],
+    action: FromPath[str],
 ) -> Response[Any]:
     policy.require_agent(viewer)
     run = ACTIONS.get(action)

@@ -6,20 +6,19 @@ from datetime import timedelta
 from typing import Any
 
 from litestar import Request, Response, get, post
-from litestar.datastructures import FormMultiDict
+from litestar.params import FromPath
 from litestar.response import Template
-from sqlalchemy.orm import Session
 
 from helpdesk.clock import system_clock
 from helpdesk.errors import ValidationFailed
 from helpdesk.identity.repository import IdentityRepository
-from helpdesk.identity.viewer import Viewer
 from helpdesk.messaging import service as messaging
 from helpdesk.tickets import service as tickets
 from helpdesk.tickets.filters import Cursor, TicketFilters
 from helpdesk.tickets.repository import TicketRepository
 from helpdesk.tickets.routes.forms import optional_int, optional_version, text
 from helpdesk.tickets.views import ticket_id_for_number, ticket_view
+from helpdesk.web.deps import CurrentViewer, DbSession, FormData
 from helpdesk.web.render import Flash, is_htmx, redirect, render
 
 UPDATED_WINDOWS = {"1d": timedelta(days=1), "7d": timedelta(days=7), "30d": timedelta(days=30)}
@@ -47,7 +46,7 @@ def _list_filters(params: Any) -> tuple[TicketFilters, dict[str, str]]:
 
 
 @get("/portal", include_in_schema=False, sync_to_thread=True)
-def my_requests(request: Request[Any, Any, Any], db: Session, viewer: Viewer) -> Template:
+def my_requests(request: Request[Any, Any, Any], db: DbSession, viewer: CurrentViewer) -> Template:
     filters, chosen = _list_filters(request.query_params)
     raw_cursor = request.query_params.get("cursor")
     cursor = Cursor.decode(raw_cursor) if raw_cursor else None
@@ -59,7 +58,7 @@ def my_requests(request: Request[Any, Any, Any], db: Session, viewer: Viewer) ->
     return render(request, viewer, "tickets/portal/list.html.j2", page=page, chosen=chosen, query=query)
 
 
-def _new_request_context(db: Session, team_slug: str, category_id: int | None) -> dict[str, Any]:
+def _new_request_context(db: DbSession, team_slug: str, category_id: int | None) -> dict[str, Any]:
     identity = IdentityRepository(db)
     repo = TicketRepository(db)
     category = repo.category(category_id) if category_id else None
@@ -75,7 +74,7 @@ def _int_param(value: str | None) -> int | None:
 
 
 @get("/portal/new", include_in_schema=False, sync_to_thread=True)
-def new_request(request: Request[Any, Any, Any], db: Session, viewer: Viewer) -> Template:
+def new_request(request: Request[Any, Any, Any], db: DbSession, viewer: CurrentViewer) -> Template:
     params = request.query_params
     category_id = _int_param(params.get("category_id") or params.get("category"))
     ctx = _new_request_context(db, params.get("team", ""), category_id)
@@ -94,7 +93,7 @@ def new_request(request: Request[Any, Any, Any], db: Session, viewer: Viewer) ->
 
 @post("/portal/new", include_in_schema=False, sync_to_thread=True)
 def create_request(
-    request: Request[Any, Any, Any], db: Session, viewer: Viewer, form: FormMultiDict
+    request: Request[Any, Any, Any], db: DbSession, viewer: CurrentViewer, form: FormData
 ) -> Response[Any]:
     category_id = optional_int(form, "category_id")
     category = TicketRepository(db).category(category_id) if category_id else None
@@ -134,9 +133,9 @@ def create_request(
 
 def _detail(
     request: Request[Any, Any, Any],
-    db: Session,
-    viewer: Viewer,
-    number: int,
+    db: DbSession,
+    viewer: CurrentViewer,
+    number: FromPath[int],
     *,
     status_code: int = 200,
     errors: dict[str, str] | None = None,
@@ -156,13 +155,19 @@ def _detail(
 
 
 @get("/portal/tickets/{number:int}", include_in_schema=False, sync_to_thread=True)
-def request_page(request: Request[Any, Any, Any], db: Session, viewer: Viewer, number: int) -> Template:
+def request_page(
+    request: Request[Any, Any, Any], db: DbSession, viewer: CurrentViewer, number: FromPath[int]
+) -> Template:
     return _detail(request, db, viewer, number)
 
 
 @post("/portal/tickets/{number:int}/reply", include_in_schema=False, sync_to_thread=True)
 def reply(
-    request: Request[Any, Any, Any], db: Session, viewer: Viewer, form: FormMultiDict, number: int
+    request: Request[Any, Any, Any],
+    db: DbSession,
+    viewer: CurrentViewer,
+    form: FormData,
+    number: FromPath[int],
 ) -> Response[Any]:
     ticket_id = ticket_id_for_number(db, number)
     try:
@@ -182,7 +187,9 @@ def reply(
 
 
 @post("/portal/tickets/{number:int}/transition", include_in_schema=False, sync_to_thread=True)
-def change_status(db: Session, viewer: Viewer, form: FormMultiDict, number: int) -> Response[Any]:
+def change_status(
+    db: DbSession, viewer: CurrentViewer, form: FormData, number: FromPath[int]
+) -> Response[Any]:
     ticket_id = ticket_id_for_number(db, number)
     ticket = tickets.transition(
         db, viewer, ticket_id, text(form, "to"), expected_version=optional_version(form)
