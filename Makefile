@@ -6,7 +6,7 @@ PORT ?= 8000
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: install run migrate seed test lint typecheck unit browser clean
+.PHONY: install run migrate test lint typecheck clean
 
 install: $(VENV)/.installed
 
@@ -39,7 +39,7 @@ typecheck: install
 	$(BIN)/mypy
 
 test: install lint typecheck
-	@$(BIN)/python -m helpdesk.preflight
+	@DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/postgres $(BIN)/python -m helpdesk.preflight
 	$(BIN)/pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
 
 clean:

@@ -109,14 +109,14 @@ def app_client(db: Session, _test_app: Any) -> Iterator[Callable[..., TestClient
     clients: list[TestClient[Any]] = []
 
     def make(viewer: Viewer | None = None, **kwargs: Any) -> TestClient[Any]:
+        # Not entered as a context manager: the app has no lifespan work, and entering several
+        # clients of one app makes their lifespan shutdowns wait on each other.
         client: TestClient[Any] = TestClient(_test_app, raise_server_exceptions=False, **kwargs)
-        client.__enter__()
         clients.append(client)
         if viewer is not None:
             Factory(db).login(client, viewer)
         return client
 
     yield make
-    for c in clients:
-        c.__exit__(None, None, None)
+    clients.clear()
     _CurrentDb.session = None

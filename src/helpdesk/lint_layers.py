@@ -35,8 +35,8 @@ def violations() -> list[str]:
 
 def main() -> int:
     problems = violations()
-    for _p in problems:
-        pass
+    for p in problems:
+        print(p, file=sys.stderr)
     return 1 if problems else 0
 
 

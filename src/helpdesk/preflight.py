@@ -46,8 +46,8 @@ def check() -> list[str]:
 
 def main() -> int:
     problems = check()
-    for _p in problems:
-        pass
+    for p in problems:
+        print(f"error: {p}", file=sys.stderr)
     return 1 if problems else 0
 
 

@@ -81,4 +81,3 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     proc.terminate()
     proc.wait(timeout=10)
     log.close()
-

@@ -433,7 +433,8 @@ def test_saved_filter_personal_and_shared(app_client: Client, db: Session, w: Wo
     page = owner.get(f"/console/teams/{w.it.slug}?priority=1").text
     assert "My urgent" in page
     assert "Team unassigned" in page
-    assert 'aria-current="page"' in page.split("My urgent")[0].rsplit("<li>", 1)[1]  # active in sidebar
+    link = page[: page.index('<span class="nav-label">My urgent')].rsplit("<a ", 1)[1]
+    assert 'aria-current="page"' in link  # the saved filter is the active sidebar entry
     assert "Delete filter" in page
 
     mate_page = app_client(w.mate).get("/console").text

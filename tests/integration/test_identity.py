@@ -98,7 +98,9 @@ def test_logout_ends_the_session(app_client: Client, factory: Factory, db: Sessi
     viewer = factory.user(Role.REQUESTER)
     client = app_client(viewer)
     assert client.post("/logout", follow_redirects=False).status_code == 303
-    assert db.scalar(select(func.count()).select_from(UserSession).where(UserSession.user_id == viewer.id)) == 0
+    assert (
+        db.scalar(select(func.count()).select_from(UserSession).where(UserSession.user_id == viewer.id)) == 0
+    )
     response = client.get("/portal", follow_redirects=False)
     assert response.status_code == 303
     assert response.headers["location"].startswith("/login?next=/portal")
@@ -113,7 +115,9 @@ def test_anonymous_pages_redirect_to_login_and_api_answers_401_json(app_client: 
     assert api.json()["error"] == "unauthenticated"
 
 
-def test_api_tokens_are_stored_hashed_and_can_be_revoked(app_client: Client, factory: Factory, db: Session) -> None:
+def test_api_tokens_are_stored_hashed_and_can_be_revoked(
+    app_client: Client, factory: Factory, db: Session
+) -> None:
     viewer = factory.user(Role.AGENT)
     user = IdentityRepository(db).user(viewer.id)
     assert user is not None

@@ -87,7 +87,9 @@ def test_agent_transition(db: Session, factory: Factory, source: str, target: st
         assert latest == events_before  # nothing half-written
 
 
-@pytest.mark.parametrize(("source", "target"), list(itertools.product(STATUSES, ["closed", "reopened", "resolved"])))
+@pytest.mark.parametrize(
+    ("source", "target"), list(itertools.product(STATUSES, ["closed", "reopened", "resolved"]))
+)
 def test_requester_transition(db: Session, factory: Factory, source: str, target: str) -> None:
     team = factory.team()
     requester = factory.user()

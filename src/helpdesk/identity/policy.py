@@ -1,12 +1,14 @@
 """The one access policy. Every route asks here; list queries take their filter from here.
 
-Access to a ticket is one of four levels, computed from who the viewer is and how the
-ticket relates to them (requester, owning team, assignee, shares):
+Access to a ticket is a set of roles the viewer holds on it, computed from who the viewer is
+and how the ticket relates to them (requester, owning team, assignee, shares); each role
+grants a fixed set of actions and the viewer may do the union:
 
-- REQUESTER: the person who asked, or someone the ticket is shared with personally.
-  Sees the public conversation only, may reply and make the requester moves.
-- AGENT_READ: agents of a team the ticket is shared with read-only. Sees internal notes,
-  may add notes and watch.
+- VIEWER: someone the ticket is shared with personally. Reads the public conversation.
+- REQUESTER: the person who asked. Reads the public conversation, replies, and makes the
+  requester moves of the workflow (close, reopen).
+- AGENT_READ: agents of a team the ticket is shared with read-only. Also sees internal
+  notes, adds notes and watches; does not talk to the requester or change the ticket.
 - AGENT_WRITE: agents of the owning team (or of a team with a write share), the assignee,
   agents when the ticket has no team yet (the triage pool), and admins. Everything.
 
@@ -16,7 +18,7 @@ A viewer with no access gets NotFound, never Forbidden, so ticket numbers leak n
 from __future__ import annotations
 
 from collections.abc import Iterable
-from enum import IntEnum, StrEnum
+from enum import IntFlag, StrEnum
 from typing import Protocol
 
 from sqlalchemy import ColumnElement, and_, exists, or_, select, true
@@ -26,11 +28,16 @@ from helpdesk.identity.viewer import Viewer
 from helpdesk.tickets.models import SharePermission, Ticket, TicketShare
 
 
-class Access(IntEnum):
+class Access(IntFlag):
     NONE = 0
-    REQUESTER = 1
-    AGENT_READ = 2
-    AGENT_WRITE = 3
+    VIEWER = 1
+    REQUESTER = 2
+    AGENT_READ = 4
+    AGENT_WRITE = 8
+
+    @property
+    def agent_side(self) -> bool:
+        return bool(self & (Access.AGENT_READ | Access.AGENT_WRITE))
 
 
 class Action(StrEnum):
@@ -46,18 +53,11 @@ class Action(StrEnum):
     SHARE = "share"
 
 
-_MINIMUM: dict[Action, Access] = {
-    Action.VIEW: Access.REQUESTER,
-    Action.REPLY: Access.REQUESTER,
-    # Requester moves (close, reopen) are narrowed further by the transition table.
-    Action.TRANSITION: Access.REQUESTER,
-    Action.SEE_INTERNAL: Access.AGENT_READ,
-    Action.NOTE: Access.AGENT_READ,
-    Action.WATCH: Access.AGENT_READ,
-    Action.ASSIGN: Access.AGENT_WRITE,
-    Action.EDIT: Access.AGENT_WRITE,
-    Action.TRANSFER: Access.AGENT_WRITE,
-    Action.SHARE: Access.AGENT_WRITE,
+_GRANTS: dict[Access, frozenset[Action]] = {
+    Access.VIEWER: frozenset({Action.VIEW}),
+    Access.REQUESTER: frozenset({Action.VIEW, Action.REPLY, Action.TRANSITION}),
+    Access.AGENT_READ: frozenset({Action.VIEW, Action.SEE_INTERNAL, Action.NOTE, Action.WATCH}),
+    Access.AGENT_WRITE: frozenset(Action),
 }
 
 
@@ -83,27 +83,28 @@ def ticket_access(viewer: Viewer, ticket: TicketLike, shares: Iterable[ShareLike
     if viewer.is_admin:
         return Access.AGENT_WRITE
     shares = list(shares)
-    level = Access.NONE
-    if viewer.id == ticket.requester_id or any(s.user_id == viewer.id for s in shares):
-        level = Access.REQUESTER
+    access = Access.NONE
+    if viewer.id == ticket.requester_id:
+        access |= Access.REQUESTER
+    if any(s.user_id == viewer.id for s in shares):
+        access |= Access.VIEWER
     if not viewer.is_agent:
-        return level
+        return access
     if ticket.team_id is None or ticket.team_id in viewer.team_ids or ticket.assignee_id == viewer.id:
-        return Access.AGENT_WRITE
+        return access | Access.AGENT_WRITE
     for share in shares:
         if share.team_id is not None and share.team_id in viewer.team_ids:
-            granted = Access.AGENT_WRITE if share.permission is SharePermission.WRITE else Access.AGENT_READ
-            level = max(level, granted)
-    return level
+            access |= Access.AGENT_WRITE if share.permission is SharePermission.WRITE else Access.AGENT_READ
+    return access
 
 
 def allows(access: Access, action: Action) -> bool:
-    return access >= _MINIMUM[action]
+    return any(action in granted for role, granted in _GRANTS.items() if role in access)
 
 
 def require(viewer: Viewer, ticket: TicketLike, shares: Iterable[ShareLike], action: Action) -> Access:
     access = ticket_access(viewer, ticket, shares)
-    if access is Access.NONE:
+    if not access:
         raise NotFound("No such ticket.")
     if not allows(access, action):
         raise Forbidden("You are not allowed to do that on this ticket.")
@@ -111,7 +112,7 @@ def require(viewer: Viewer, ticket: TicketLike, shares: Iterable[ShareLike], act
 
 
 def visible_tickets(viewer: Viewer) -> ColumnElement[bool]:
-    """The SQL twin of ticket_access(...) >= REQUESTER, for list queries."""
+    """The SQL twin of ticket_access(...) != NONE, for list queries."""
     if viewer.is_admin:
         return true()
     personal_share = exists(

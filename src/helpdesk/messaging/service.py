@@ -40,7 +40,7 @@ def add_message(
     field = "note" if visibility is Visibility.INTERNAL else "body"
     text = clean_body(body, errors, field=field, label="Message")
     errors.raise_if_any()
-    if then_status and access < Access.AGENT_WRITE:
+    if then_status and Access.AGENT_WRITE not in access:
         raise ValidationFailed("Only agents of the owning team can change the status.")
     now = clock()
     message = TicketMessage(
@@ -54,7 +54,7 @@ def add_message(
     session.add(message)
     session.flush()
     ticket.updated_at = now
-    is_agent_side = access >= Access.AGENT_READ and viewer.id != ticket.requester_id
+    is_agent_side = access.agent_side and viewer.id != ticket.requester_id
     if visibility is Visibility.PUBLIC and is_agent_side and ticket.first_response_at is None:
         ticket.first_response_at = now
     event = EventType.NOTE_ADDED if visibility is Visibility.INTERNAL else EventType.MESSAGE_REPLIED

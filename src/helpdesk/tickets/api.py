@@ -10,9 +10,9 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 import msgspec
-from litestar import Response, Router, get, patch, post
+from litestar import Request, Response, Router, get, patch, post
 from litestar.datastructures import ResponseHeader
-from litestar.di import NamedDependency
+from litestar.exceptions import ClientException
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import HeaderParameter, JSONBody, PathParameter, QueryParameter
 from sqlalchemy.orm import Session
@@ -48,10 +48,8 @@ from helpdesk.tickets.schemas import (
 )
 from helpdesk.tickets.validation import Errors, clean_priority
 from helpdesk.tickets.views import ticket_view
+from helpdesk.web.deps import CurrentViewer, DbSession
 
-# Dependencies named explicitly (inferred ones are deprecated in Litestar 2.23+).
-DbSession = NamedDependency[Session]
-CurrentViewer = NamedDependency[Viewer]
 TicketId = Annotated[
     int, PathParameter(ge=1, le=BIGINT_MAX, description="The ticket's id (not its HD- number).")
 ]
@@ -529,9 +527,21 @@ def assign_ticket(
     return _ticket_response(db, ticket_id)
 
 
+async def _require_utf8_body(request: Request[Any, Any, Any]) -> None:
+    """msgspec lets invalid UTF-8 inside a JSON string escape as UnicodeDecodeError (a 500);
+    refuse such bodies up front. Multipart uploads are left to their own parser."""
+    if request.method in ("GET", "HEAD", "OPTIONS") or request.content_type[0] == "multipart/form-data":
+        return
+    try:
+        (await request.body()).decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ClientException("The request body is not valid UTF-8.") from exc
+
+
 router = Router(
     path="/api/v1",
     tags=["tickets"],
+    before_request=_require_utf8_body,
     route_handlers=[
         create_ticket,
         list_tickets,

@@ -260,9 +260,11 @@ def _move(
 
 def allowed_targets(session: Session, ticket: Ticket, access: Access) -> list[Status]:
     moves = TicketRepository(session).transitions_from(ticket.status_id)
-    if access >= Access.AGENT_WRITE:
+    if Access.AGENT_WRITE in access:
         return [s for s, _ in moves]
-    return [s for s, requester_ok in moves if requester_ok and access >= Access.REQUESTER]
+    if Access.REQUESTER in access:
+        return [s for s, requester_ok in moves if requester_ok]
+    return []
 
 
 def transition(

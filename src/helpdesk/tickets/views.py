@@ -65,12 +65,13 @@ def ticket_view(
     shares = repo.shares(ticket_id)
     access = require(viewer, ticket, shares, Action.VIEW)
     if as_requester:
-        access = min(access, Access.REQUESTER)
+        # The portal page: whatever the viewer is elsewhere, here they act as a requester would.
+        access = (access & (Access.VIEWER | Access.REQUESTER)) or Access.VIEWER
     agent_side = allows(access, Action.SEE_INTERNAL)
     messages = MessageRepository(session).thread(ticket_id, include_internal=agent_side)
     events = AuditRepository(session).ticket_events(ticket_id, None if agent_side else REQUESTER_TIMELINE)
     identity = IdentityRepository(session)
-    writable = access >= Access.AGENT_WRITE
+    writable = Access.AGENT_WRITE in access
     agents = identity.team_agents(ticket.team_id) if writable and ticket.team_id else []
     teams = identity.teams() if writable else []
     names: dict[int, str] = {}

@@ -68,7 +68,7 @@ REQUESTER_STATUS_WORDS = {
 
 def requester_status(status: Any) -> str:
     """Plain words for employees; agents see the configured status names."""
-    return REQUESTER_STATUS_WORDS.get(status.key, status.name)
+    return str(REQUESTER_STATUS_WORDS.get(status.key, status.name))
 
 
 def requester_status_data(data: dict[str, Any]) -> str:
