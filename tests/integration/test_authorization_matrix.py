@@ -1,4 +1,4 @@
-"""The authorization matrix: every route × every kind of viewer × how they relate to the ticket.
+"""The authorization matrix: every route by every kind of viewer by how they relate to the ticket.
 
 The expectations here are written out by hand, independently of identity/policy.py, so the
 policy cannot grade its own homework. A meta-test fails when a route is added without a row.
