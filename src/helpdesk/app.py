@@ -8,6 +8,7 @@ from litestar import Litestar, Router
 from litestar.config.compression import CompressionConfig
 from litestar.di import Provide
 from litestar.openapi.config import OpenAPIConfig
+from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
@@ -49,7 +50,21 @@ def create_app(*, db_provider: Provide | None = None) -> Litestar:
             engine_callback=lambda engine: configure(engine.engine),
         ),
         exception_handlers={Exception: handle_exception},
-        openapi_config=OpenAPIConfig(title="Helpdesk API", version="1.0.0", path="/schema"),
+        openapi_config=OpenAPIConfig(
+            title="Helpdesk API",
+            version="1.0.0",
+            path="/schema",
+            components=Components(
+                security_schemes={
+                    "bearer": SecurityScheme(
+                        type="http",
+                        scheme="bearer",
+                        description="A token from `helpdesk token create EMAIL`.",
+                    )
+                }
+            ),
+            security=[{"bearer": []}],
+        ),
         compression_config=CompressionConfig(backend="gzip", minimum_size=1024),
         request_max_body_size=26 * 1024 * 1024,
     )

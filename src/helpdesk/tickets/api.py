@@ -10,9 +10,8 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 import msgspec
-from litestar import Request, Response, Router, get, patch, post
+from litestar import Response, Router, get, patch, post
 from litestar.datastructures import ResponseHeader
-from litestar.exceptions import ClientException
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import HeaderParameter, JSONBody, PathParameter, QueryParameter
 from sqlalchemy.orm import Session
@@ -22,11 +21,10 @@ from helpdesk.identity.viewer import Viewer
 from helpdesk.messaging import service as messaging
 from helpdesk.messaging.models import Visibility
 from helpdesk.tickets import service as tickets
-from helpdesk.tickets.filters import MAX_PAGE_SIZE, PAGE_SIZE, Cursor, TicketFilters
+from helpdesk.tickets.filters import BIGINT_MAX, MAX_PAGE_SIZE, PAGE_SIZE, Cursor, TicketFilters
 from helpdesk.tickets.models import Channel, SharePermission, Ticket
 from helpdesk.tickets.repository import TicketRepository
 from helpdesk.tickets.schemas import (
-    BIGINT_MAX,
     AssignIn,
     ErrorOut,
     EventOut,
@@ -81,23 +79,6 @@ _ETAG = [ResponseHeader(name="ETag", description='The ticket version, e.g. "3".'
 
 
 # --- input helpers ----------------------------------------------------------------------
-
-
-def _no_nul(values: dict[str, Any]) -> None:
-    """Postgres text cannot hold NUL; refuse it here rather than fail in the driver."""
-    bad = {
-        name: "Must not contain NUL characters."
-        for name, value in values.items()
-        if (isinstance(value, str) and "\x00" in value)
-        or (isinstance(value, list | tuple) and any(isinstance(v, str) and "\x00" in v for v in value))
-        or (isinstance(value, dict) and any("\x00" in k or "\x00" in str(v) for k, v in value.items()))
-    }
-    if bad:
-        raise ValidationFailed("Text must not contain NUL characters.", fields=bad)
-
-
-def _body_checked(body: msgspec.Struct) -> None:
-    _no_nul({name: getattr(body, name) for name in body.__struct_fields__})
 
 
 def _version(if_match: str | None, body_version: int | None = None) -> int | None:
@@ -161,7 +142,6 @@ def create_ticket(
         HeaderParameter(name="Idempotency-Key", description="1 to 200 characters, unique per request."),
     ] = None,
 ) -> Response[TicketOut]:
-    _body_checked(data)
     errors = Errors()
     priority = _level(data.priority, "priority", errors)
     severity = _level(data.severity, "severity", errors)
@@ -199,9 +179,6 @@ def _filters(
     q: str | None,
     limit: int,
 ) -> TicketFilters:
-    _no_nul(
-        {"status": status or [], "assignee_id": assignee_id, "priority": priority or [], "tag": tag, "q": q}
-    )
     errors = Errors()
     keys = _split(status)
     known = {s.key for s in TicketRepository(db).statuses()}
@@ -357,7 +334,6 @@ def update_ticket(
             f"The status cannot be PATCHed; use POST /api/v1/tickets/{ticket_id}/transition.",
             fields={"status": "Use the transition endpoint."},
         )
-    _body_checked(data)
     errors = Errors()
     changes = tickets.TicketChanges()
     if not isinstance(data.subject, msgspec.UnsetType):
@@ -395,7 +371,6 @@ def transition_ticket(
     data: JSONBody[TransitionIn],
     if_match: IfMatch = None,
 ) -> Response[TicketOut]:
-    _body_checked(data)
     tickets.transition(db, viewer, ticket_id, data.to, expected_version=_version(if_match, data.version))
     return _ticket_response(db, ticket_id)
 
@@ -422,7 +397,6 @@ def add_reply(
     data: JSONBody[MessageIn],
     if_match: IfMatch = None,
 ) -> MessageOut:
-    _body_checked(data)
     return _post_message(
         db,
         viewer,
@@ -447,7 +421,6 @@ def add_note(
     data: JSONBody[NoteIn],
     if_match: IfMatch = None,
 ) -> MessageOut:
-    _body_checked(data)
     return _post_message(
         db,
         viewer,
@@ -473,7 +446,6 @@ def transfer_ticket(
     data: JSONBody[TransferIn],
     if_match: IfMatch = None,
 ) -> Response[TicketOut]:
-    _body_checked(data)
     tickets.transfer(
         db,
         viewer,
@@ -496,7 +468,6 @@ def transfer_ticket(
 def share_ticket(
     db: DbSession, viewer: CurrentViewer, ticket_id: TicketId, data: JSONBody[ShareIn]
 ) -> Response[TicketOut]:
-    _body_checked(data)
     tickets.share(
         db,
         viewer,
@@ -527,21 +498,9 @@ def assign_ticket(
     return _ticket_response(db, ticket_id)
 
 
-async def _require_utf8_body(request: Request[Any, Any, Any]) -> None:
-    """msgspec lets invalid UTF-8 inside a JSON string escape as UnicodeDecodeError (a 500);
-    refuse such bodies up front. Multipart uploads are left to their own parser."""
-    if request.method in ("GET", "HEAD", "OPTIONS") or request.content_type[0] == "multipart/form-data":
-        return
-    try:
-        (await request.body()).decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ClientException("The request body is not valid UTF-8.") from exc
-
-
 router = Router(
     path="/api/v1",
     tags=["tickets"],
-    before_request=_require_utf8_body,
     route_handlers=[
         create_ticket,
         list_tickets,

@@ -10,6 +10,7 @@ from datetime import datetime
 from helpdesk.errors import ValidationFailed
 
 PAGE_SIZE = 50
+BIGINT_MAX = 2**63 - 1
 MAX_PAGE_SIZE = 200
 
 
@@ -47,7 +48,10 @@ class Cursor:
             updated = datetime.fromisoformat(stamp)
             if updated.tzinfo is None:
                 raise ValueError("naive timestamp")
-            return cls(updated_at=updated, id=int(ident))
+            ident_value = int(ident)
+            if not 1 <= ident_value <= BIGINT_MAX:
+                raise ValueError("id out of range")
+            return cls(updated_at=updated, id=ident_value)
         except (ValueError, UnicodeDecodeError, binascii.Error) as exc:
             raise ValidationFailed(
                 "The cursor is not valid.", fields={"cursor": "Not a valid cursor."}

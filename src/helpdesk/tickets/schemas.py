@@ -16,10 +16,9 @@ from msgspec import UNSET, Meta, Struct, UnsetType
 
 from helpdesk.audit.models import TicketEvent
 from helpdesk.messaging.models import TicketMessage
+from helpdesk.tickets.filters import BIGINT_MAX
 from helpdesk.tickets.models import Ticket
 from helpdesk.tickets.validation import DESCRIPTION_MAX, FIELD_VALUE_MAX, SUBJECT_MAX, TAG_MAX, TAGS_MAX
-
-BIGINT_MAX = 2**63 - 1  # ids are Postgres bigint; a larger number must be a 4xx, not a driver error
 
 Id = Annotated[int, Meta(ge=1, le=BIGINT_MAX, description="A database id.")]
 # Generous hard caps; the exact product limits are enforced (with friendly messages) by the services.

@@ -16,6 +16,11 @@ FIELD_VALUE_MAX = 1_000
 _TAG_RE = re.compile(r"^[a-z0-9][a-z0-9_.:-]*$")
 
 
+def has_nul(value: str) -> bool:
+    """Postgres text cannot hold NUL characters; they never come from a real person either."""
+    return "\x00" in value
+
+
 class Errors:
     """Collects field errors so a form shows all of them at once."""
 
@@ -37,6 +42,8 @@ def clean_subject(value: str | None, errors: Errors) -> str:
     subject = " ".join((value or "").split())
     if not subject:
         errors.add("subject", "Subject is required.")
+    elif has_nul(subject):
+        errors.add("subject", "Subject contains characters that are not allowed.")
     elif len(subject) > SUBJECT_MAX:
         errors.add("subject", f"Subject must be at most {SUBJECT_MAX} characters.")
     return subject
@@ -48,6 +55,8 @@ def clean_body(
     body = (value or "").strip()
     if not body:
         errors.add(field, f"{label} is required.")
+    elif has_nul(body):
+        errors.add(field, f"{label} contains characters that are not allowed.")
     elif len(body) > DESCRIPTION_MAX:
         errors.add(field, f"{label} must be at most {DESCRIPTION_MAX:,} characters.")
     return body
@@ -69,7 +78,7 @@ def clean_tags(values: list[str], errors: Errors) -> list[str]:
         tag = raw.strip().lower().replace(" ", "-")
         if not tag:
             continue
-        if len(tag) > TAG_MAX or not _TAG_RE.match(tag):
+        if len(tag) > TAG_MAX or not _TAG_RE.fullmatch(tag):
             errors.add("tags", f"Tag {raw[:60]!r} may only use letters, digits and - _ . : (max {TAG_MAX}).")
             continue
         if tag not in tags:
@@ -94,6 +103,9 @@ def clean_template_fields(category: Category | None, given: dict[str, Any], erro
                 errors.add(f"field_{name}", f"{label} is required.")
             continue
         value = str(value)
+        if has_nul(value):
+            errors.add(f"field_{name}", f"{label} contains characters that are not allowed.")
+            continue
         if len(value) > FIELD_VALUE_MAX:
             errors.add(f"field_{name}", f"{label} must be at most {FIELD_VALUE_MAX} characters.")
             continue

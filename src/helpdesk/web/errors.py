@@ -9,6 +9,7 @@ from urllib.parse import quote
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.response import Redirect, Template
+from sqlalchemy.exc import DataError as DBAPIDataError
 
 from helpdesk.errors import DomainError
 from helpdesk.web.render import is_htmx
@@ -31,6 +32,13 @@ _HTTP_CODES = {
 def _classify(exc: Exception) -> tuple[int, str, str, dict[str, str]]:
     if isinstance(exc, DomainError):
         return exc.status_code, exc.code, exc.detail, exc.fields
+    if isinstance(exc, UnicodeDecodeError):
+        return 400, "invalid_request", "The request body is not valid UTF-8.", {}
+    if isinstance(exc, DBAPIDataError):
+        # A value the database cannot hold (NUL in text, a number out of range) slipped past
+        # validation: still the client's input, so a 400, and the transaction is rolled back.
+        log.warning("database refused a value: %s", type(exc.orig).__name__)
+        return 400, "invalid_request", "The request contains a value that cannot be stored.", {}
     if isinstance(exc, ValidationException):
         detail = exc.detail
         extra: Any = exc.extra

@@ -5,14 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import anyio.to_thread
-import redis
 from litestar import MediaType, Request, Response, get
 from litestar.response import Template
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from sqlalchemy import text
 
-from helpdesk.config import get_settings
-from helpdesk.db import get_engine
+from helpdesk.health import check_ready
 from helpdesk.identity.policy import require_agent
 from helpdesk.web.deps import CurrentViewer, MaybeViewer
 from helpdesk.web.render import redirect, render
@@ -44,27 +41,9 @@ def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-def _check_ready() -> dict[str, str]:
-    checks: dict[str, str] = {}
-    try:
-        with get_engine().connect() as conn:
-            conn.execute(text("SELECT 1"))
-        checks["database"] = "ok"
-    except Exception as exc:
-        checks["database"] = f"error: {type(exc).__name__}"
-    try:
-        client = redis.Redis.from_url(get_settings().redis_url, socket_timeout=1, socket_connect_timeout=1)
-        client.ping()
-        client.close()
-        checks["redis"] = "ok"
-    except Exception as exc:
-        checks["redis"] = f"error: {type(exc).__name__}"
-    return checks
-
-
 @get("/readyz", media_type=MediaType.JSON, tags=["ops"])
 async def readyz() -> Response[dict[str, Any]]:
-    checks = await anyio.to_thread.run_sync(_check_ready)
+    checks = await anyio.to_thread.run_sync(check_ready)
     ok = all(v == "ok" for v in checks.values())
     return Response(
         {"status": "ok" if ok else "unavailable", "checks": checks}, status_code=200 if ok else 503
