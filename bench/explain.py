@@ -108,6 +108,8 @@ def main() -> None:
             ("IT backlog search status=all&q=printer, agent (list + count)",
              lambda: (repo.page(agent, it_search), repo.count(agent, it_search))),
             ("ticket detail read model, admin", lambda: ticket_view(db, admin, sample)),
+            ("console sidebar: open tickets per team, admin (all 5 teams)",
+             lambda: repo.open_counts_by_team(sorted(admin.team_ids))),
         ]  # fmt: skip
         print(f"# EXPLAIN ANALYZE of the benchmarked queries ({n:,} tickets)\n")
         for title, fn in scenarios:

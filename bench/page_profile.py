@@ -10,8 +10,11 @@ Logs in like a browser (GET /login, POST with the form's _csrf).
 from __future__ import annotations
 
 import argparse
+import logging
+import os
 import re
 import statistics
+import sys
 import threading
 import time
 from typing import Any
@@ -36,12 +39,15 @@ def login(client: TestClient[Any], email: str, password: str) -> str:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--repeat", type=int, default=20)
+    ap.add_argument("--statements", action="store_true", help="list each page's statements (last request)")
     args = ap.parse_args()
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     engine = get_engine()
     with engine.connect() as conn:
         it = conn.execute(text("SELECT id FROM teams WHERE slug = 'it'")).scalar_one()
         lo, hi = conn.execute(text("SELECT min(number), max(number) FROM tickets")).one()
     sql: list[float] = []
+    statements: list[tuple[float, str]] = []
     local = threading.local()
 
     @event.listens_for(engine, "before_cursor_execute")
@@ -49,8 +55,10 @@ def main() -> None:
         local.t = time.perf_counter()
 
     @event.listens_for(engine, "after_cursor_execute")
-    def _after(*_: Any) -> None:
-        sql.append(time.perf_counter() - local.t)
+    def _after(_c: Any, _cur: Any, statement: str, *_: Any) -> None:
+        took = time.perf_counter() - local.t
+        sql.append(took)
+        statements.append((took, " ".join(statement.split())))
 
     app = create_app()
     clients: dict[str, TestClient[Any]] = {}
@@ -81,6 +89,7 @@ def main() -> None:
         totals, sqls, counts, code = [], [], [], 0
         for i in range(args.repeat):
             sql.clear()
+            statements.clear()
             t = time.perf_counter()
             r = c.get(path.format(n=lo + (i * step) % (hi - lo + 1)))
             totals.append(time.perf_counter() - t)
@@ -90,8 +99,11 @@ def main() -> None:
         total, s = statistics.median(totals) * 1000, statistics.median(sqls) * 1000
         n = statistics.median(counts)
         print(f"| {label} | {code} | {total:.1f} | {s:.1f} | {n:.0f} | {total - s:.1f} |")
-    for c in clients.values():
-        c.__exit__(None, None, None)
+        if args.statements:
+            for took, statement in statements:
+                print(f"|   | {took * 1000:.1f} ms | `{statement[:90]} ... {statement[-60:]}` | | | |")
+    sys.stdout.flush()
+    os._exit(0)  # skip the app's shutdown: background listeners may wait for a broker
 
 
 if __name__ == "__main__":

@@ -23,6 +23,16 @@ from helpdesk.tickets.service import allowed_targets
 
 # Requesters see how their request moved, not the agents' bookkeeping.
 REQUESTER_TIMELINE = (EventType.TICKET_CREATED.value, EventType.TICKET_STATUS_CHANGED.value)
+# Events whose from/to/user_id data are user ids (a transfer's are team ids, named in its data).
+USER_ID_EVENTS = frozenset(
+    {
+        EventType.TICKET_ASSIGNED.value,
+        EventType.TICKET_WATCHER_ADDED.value,
+        EventType.TICKET_WATCHER_REMOVED.value,
+        EventType.TICKET_SHARED.value,
+        EventType.TICKET_UNSHARED.value,
+    }
+)
 
 
 @dataclass
@@ -38,7 +48,7 @@ class TicketView:
     agents: list[User]
     teams: list[Team]
     categories: list[Category]
-    event_names: dict[int, str]  # ids named in event data (users, teams) → display names
+    event_names: dict[int, str]  # user ids named in event data → display names
 
     def can(self, action: str) -> bool:
         return allows(self.access, Action(action))
@@ -77,10 +87,11 @@ def ticket_view(
     names: dict[int, str] = {}
     if agent_side:
         ids = {
-            v
+            value
             for e in events
-            for k, v in e.data.items()
-            if k in ("from", "to", "user_id") and isinstance(v, int)
+            if e.type in USER_ID_EVENTS
+            for key, value in e.data.items()
+            if key in ("from", "to", "user_id") and isinstance(value, int)
         }
         names = {uid: u.name for uid, u in identity.users_by_ids(sorted(ids)).items()}
     return TicketView(

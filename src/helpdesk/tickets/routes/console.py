@@ -32,7 +32,7 @@ from helpdesk.tickets import service as tickets
 from helpdesk.tickets.backlog import STATUS_GROUPS, BacklogQuery, backlog_url, saved_query, split_saved_query
 from helpdesk.tickets.bulk import BulkChanges, apply_bulk
 from helpdesk.tickets.filters import Cursor
-from helpdesk.tickets.models import SharePermission
+from helpdesk.tickets.models import PRIORITY_LABELS, Priority, SharePermission
 from helpdesk.tickets.repository import TicketRepository
 from helpdesk.tickets.routes.forms import int_list, optional_int, optional_version, text
 from helpdesk.tickets.saved_filters import create_saved_filter, delete_saved_filter
@@ -421,7 +421,8 @@ def _update(db: Session, viewer: Viewer, ticket_id: int, form: FormMultiDict) ->
         changes.priority = optional_int(form, "priority")
         if changes.priority is None:
             raise ValidationFailed("Choose a priority.", fields={"priority": "Choose a priority."})
-        said.append(f"Priority set to P{changes.priority}.")
+        label = PRIORITY_LABELS.get(Priority(changes.priority)) if 1 <= changes.priority <= 4 else None
+        said.append(f"Priority set to P{changes.priority} · {label}." if label else "Priority changed.")
     if "category_id" in form:
         changes.category_id = optional_int(form, "category_id")
         if changes.category_id is None:
@@ -516,7 +517,7 @@ def _visible(db: Session, viewer: Viewer, ticket_id: int) -> bool:
     ticket = repo.get(ticket_id)
     if ticket is None:
         return False
-    return policy.ticket_access(viewer, ticket, repo.shares(ticket_id)) is not policy.Access.NONE
+    return bool(policy.ticket_access(viewer, ticket, repo.shares(ticket_id)))
 
 
 def _take(
