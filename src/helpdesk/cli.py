@@ -90,6 +90,66 @@ def _token_create(args: argparse.Namespace) -> int:
     return 0
 
 
+def _worker(args: argparse.Namespace) -> int:
+    # Dramatiq's own runner: process supervision, graceful shutdown, restarts of dead workers.
+    argv = [
+        sys.executable,
+        "-m",
+        "dramatiq",
+        "helpdesk.workers",
+        "--processes",
+        str(args.processes),
+        "--threads",
+        str(args.threads),
+    ]
+    for queue in args.queue or []:
+        argv += ["--queues", queue]
+    os.execv(sys.executable, argv)  # noqa: S606 - replaces this process with the worker runner
+    return 0
+
+
+def _publisher(_: argparse.Namespace) -> int:
+    import logging
+
+    from helpdesk.events.publisher import run
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    run()
+    return 0
+
+
+def _dlq_list(args: argparse.Namespace) -> int:
+    from helpdesk.db import transaction
+    from helpdesk.events.deadletters import open_letters
+
+    with transaction() as db:
+        letters = open_letters(db, args.limit)
+        if not letters:
+            print("no dead letters")
+        for letter in letters:
+            last = letter.error.strip().splitlines()[-1] if letter.error.strip() else ""
+            print(f"{letter.id:>6}  {letter.failed_at:%Y-%m-%d %H:%M:%S}  {letter.actor_name:30} {last[:80]}")
+    return 0
+
+
+def _dlq_replay(args: argparse.Namespace) -> int:
+    from helpdesk.db import transaction
+    from helpdesk.errors import DomainError
+    from helpdesk.events.deadletters import replay
+
+    if args.id is None and not args.all:
+        print("error: give a dead letter id or --all", file=sys.stderr)
+        return 2
+    try:
+        with transaction() as db:
+            letters = replay(db, None if args.all else args.id)
+    except DomainError as exc:
+        print(f"error: {exc.detail}", file=sys.stderr)
+        return 1
+    print(f"replayed {len(letters)} dead letter(s)")
+    return 0
+
+
 def _bench_seed(args: argparse.Namespace) -> int:
     from helpdesk.bench_seed import seed_tickets
 
@@ -114,6 +174,23 @@ def build_parser() -> argparse.ArgumentParser:
     web.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
     web.add_argument("--workers", type=int, default=int(os.environ.get("WEB_WORKERS", "1")))
     web.set_defaults(fn=_web)
+
+    worker = sub.add_parser("worker", help="run the Dramatiq workers (notifications, live updates)")
+    worker.add_argument("--processes", type=int, default=int(os.environ.get("WORKER_PROCESSES", "2")))
+    worker.add_argument("--threads", type=int, default=int(os.environ.get("WORKER_THREADS", "4")))
+    worker.add_argument("--queue", action="append", help="only these queues (repeatable)")
+    worker.set_defaults(fn=_worker)
+
+    sub.add_parser("publisher", help="move committed outbox rows to the queue").set_defaults(fn=_publisher)
+
+    dlq = sub.add_parser("dlq", help="dead letters").add_subparsers(dest="dlq_command", required=True)
+    dl = dlq.add_parser("list", help="messages that failed their last retry")
+    dl.add_argument("--limit", type=int, default=100)
+    dl.set_defaults(fn=_dlq_list)
+    dr = dlq.add_parser("replay", help="send dead letters again")
+    dr.add_argument("id", nargs="?", type=int)
+    dr.add_argument("--all", action="store_true")
+    dr.set_defaults(fn=_dlq_replay)
 
     user = sub.add_parser("user", help="accounts").add_subparsers(dest="user_command", required=True)
     create = user.add_parser("create", help="create an account")

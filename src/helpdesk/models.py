@@ -2,7 +2,7 @@
 
 from helpdesk.audit.models import TicketEvent
 from helpdesk.db import Base
-from helpdesk.events.models import OutboxMessage
+from helpdesk.events.models import DeadLetter, OutboxMessage, ProcessedMessage
 from helpdesk.identity.models import ApiToken, Team, TeamMember, User, UserSession
 from helpdesk.messaging.models import TicketMessage
 from helpdesk.tickets.models import (
@@ -20,8 +20,10 @@ __all__ = [
     "ApiToken",
     "Base",
     "Category",
+    "DeadLetter",
     "IdempotencyKey",
     "OutboxMessage",
+    "ProcessedMessage",
     "SavedFilter",
     "Status",
     "StatusTransition",

@@ -1,0 +1,114 @@
+"""Dramatiq on Redis: the broker, the one way to declare an actor, and who listens to what.
+
+Every consumer of a ticket event is declared with `consumer(...)`. Its body runs in its own
+database transaction that also records (consumer, outbox id) in processed_messages, so a
+message delivered twice (publisher crash, worker crash, redelivery) takes effect once.
+Retries back off exponentially; after the last one the message is kept in dead_letters
+(`helpdesk dlq list|replay`).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import dramatiq
+from dramatiq.brokers.redis import RedisBroker
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from helpdesk.config import get_settings
+from helpdesk.db import transaction
+from helpdesk.events.types import EventType
+
+NAMESPACE = "helpdesk"
+MAX_RETRIES = 8
+MIN_BACKOFF_MS = 500
+MAX_BACKOFF_MS = 5 * 60_000
+TIME_LIMIT_MS = 60_000
+
+
+@dataclass(frozen=True)
+class Event:
+    outbox_id: int
+    type: EventType
+    payload: dict[str, Any]
+
+    @property
+    def ticket_id(self) -> int | None:
+        value = self.payload.get("ticket_id")
+        return int(value) if value is not None else None
+
+    @property
+    def data(self) -> dict[str, Any]:
+        data: dict[str, Any] = self.payload.get("data", {})
+        return data
+
+
+ConsumerFn = Callable[[Session, Event], None]
+SUBSCRIBERS: dict[str, list[dramatiq.Actor[Any, Any]]] = defaultdict(list)
+_broker: RedisBroker | None = None
+
+
+def get_broker() -> RedisBroker:
+    global _broker
+    if _broker is None:
+        from helpdesk.events.deadletters import DeadLetters
+
+        _broker = RedisBroker(url=get_settings().redis_url, namespace=NAMESPACE)  # type: ignore[no-untyped-call]  # dramatiq leaves __init__ unannotated
+        _broker.add_middleware(DeadLetters())
+        dramatiq.set_broker(_broker)
+    return _broker
+
+
+def claim(db: Session, consumer_name: str, message_id: str) -> bool:
+    """True the first time; False if this consumer already took effect for this message."""
+    row = db.execute(
+        text(
+            "INSERT INTO processed_messages (consumer, message_id) VALUES (:c, :m) "
+            "ON CONFLICT DO NOTHING RETURNING 1"
+        ),
+        {"c": consumer_name, "m": message_id},
+    ).first()
+    return row is not None
+
+
+def task(name: str, *, queue: str = "default", max_retries: int = MAX_RETRIES) -> Callable[..., Any]:
+    """A plain actor with the project's retry policy (for work that is not an event consumer)."""
+
+    def decorate(fn: Callable[..., None]) -> dramatiq.Actor[Any, Any]:
+        declare = dramatiq.actor(
+            actor_name=name,
+            queue_name=queue,
+            max_retries=max_retries,
+            min_backoff=MIN_BACKOFF_MS,
+            max_backoff=MAX_BACKOFF_MS,
+            time_limit=TIME_LIMIT_MS,
+            broker=get_broker(),
+        )
+        return declare(fn)
+
+    return decorate
+
+
+def consumer(
+    name: str, *, events: Iterable[EventType], queue: str = "default", max_retries: int = MAX_RETRIES
+) -> Callable[[ConsumerFn], dramatiq.Actor[Any, Any]]:
+    """Subscribe fn(db, event) to event types, idempotently (see the module docstring)."""
+
+    def decorate(fn: ConsumerFn) -> dramatiq.Actor[Any, Any]:
+        def run(outbox_id: int, event_type: str, payload: dict[str, Any]) -> None:
+            with transaction() as db:
+                if not claim(db, name, str(outbox_id)):
+                    return
+                fn(db, Event(outbox_id, EventType(event_type), payload))
+
+        run.__name__ = fn.__name__
+        actor: dramatiq.Actor[Any, Any] = task(name, queue=queue, max_retries=max_retries)(run)
+        for event_type in events:
+            SUBSCRIBERS[event_type.value].append(actor)
+        return actor
+
+    return decorate
