@@ -99,8 +99,14 @@ drain() {
 
 # --- sessions and ids --------------------------------------------------------------------------
 login() {  # our form: POST /login with email, password and _csrf (double-submitted with hd_csrf)
-  "$SHARED/login.py" "$B" "$1" "$2" --path /login --user-field email --csrf-field _csrf \
-    --csrf-cookie hd_csrf --session-cookie hd_session
+  local i
+  for i in 1 2 3 4 5; do
+    "$SHARED/login.py" "$B" "$1" "$2" --path /login --user-field email --csrf-field _csrf \
+      --csrf-cookie hd_csrf --session-cookie hd_session && return 0
+    curl -s "$B/login" >"$RESULTS/login-failed-$i.html" || true
+    sleep 2
+  done
+  echo "cannot log in as $1" >&2; return 1
 }
 AGENT=$(login agent0001@bench.example bench)       # an IT agent (like the peer's staff001)
 ADMIN=$(login admin@example.com demo)              # sees every ticket (the peer's staff see all queues)

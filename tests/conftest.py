@@ -14,6 +14,7 @@ _BASE = os.environ.get("TEST_DATABASE_BASE_URL", "postgresql+psycopg://postgres@
 TEST_DATABASE_URL = f"{_BASE}/{os.environ.get('TEST_DB_PREFIX', 'helpdesk_test')}_{_WORKER}"
 os.environ["DATABASE_URL"] = TEST_DATABASE_URL
 os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production")
+os.environ["REDIS_NAMESPACE"] = f"hdtest-{os.environ.get('TEST_DB_PREFIX', 'helpdesk_test')}-{_WORKER}"
 os.environ["REDIS_URL"] = (
     f"redis://127.0.0.1:6379/{10 + (int(_WORKER[2:]) if _WORKER[2:].isdigit() else 0) % 5}"
 )

@@ -13,6 +13,7 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
+from helpdesk.events import metrics
 from helpdesk.identity import routes as identity_routes
 from helpdesk.tickets import api as tickets_api
 from helpdesk.tickets.routes import console, portal
@@ -25,6 +26,7 @@ from helpdesk.web.templating import STATIC_DIR, TEMPLATE_DIR, configure
 def create_app(*, db_provider: Provide | None = None) -> Litestar:
     """db_provider lets tests run every request inside their own rolled-back transaction."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    metrics.register()
     return Litestar(
         route_handlers=[
             # One Router for the HTML handlers: registering them one by one re-registers handlers

@@ -30,6 +30,7 @@ def _dev_secret() -> str:
 class Settings:
     database_url: str = DEFAULT_DATABASE_URL
     redis_url: str = DEFAULT_REDIS_URL
+    redis_namespace: str = "helpdesk"
     secret_key: str = field(default="", repr=False)
     base_url: str = "http://127.0.0.1:8000"
     storage_url: str = ""
@@ -51,6 +52,7 @@ class Settings:
         return cls(
             database_url=e.get("DATABASE_URL", DEFAULT_DATABASE_URL),
             redis_url=e.get("REDIS_URL", DEFAULT_REDIS_URL),
+            redis_namespace=e.get("REDIS_NAMESPACE", "helpdesk"),
             secret_key=e.get("SECRET_KEY") or _dev_secret(),
             base_url=e.get("BASE_URL", "http://127.0.0.1:8000").rstrip("/"),
             storage_url=e.get("STORAGE_URL", f"file://{PROJECT_ROOT / 'var' / 'attachments'}"),

@@ -23,11 +23,12 @@ from helpdesk.config import get_settings
 from helpdesk.db import transaction
 from helpdesk.events.types import EventType
 
-NAMESPACE = "helpdesk"
 MAX_RETRIES = 8
 MIN_BACKOFF_MS = 500
 MAX_BACKOFF_MS = 5 * 60_000
 TIME_LIMIT_MS = 60_000
+HEARTBEAT_TIMEOUT_MS = 15_000
+MAINTENANCE_CHANCE = 20
 
 
 @dataclass(frozen=True)
@@ -56,9 +57,18 @@ def get_broker() -> RedisBroker:
     global _broker
     if _broker is None:
         from helpdesk.events.deadletters import DeadLetters
+        from helpdesk.events.metrics import FailureCounter
 
-        _broker = RedisBroker(url=get_settings().redis_url, namespace=NAMESPACE)  # type: ignore[no-untyped-call]  # dramatiq leaves __init__ unannotated
+        # A killed worker's unacknowledged messages go back to the queue once its heartbeat is
+        # HEARTBEAT_TIMEOUT_MS old; the check runs on about 1 in MAINTENANCE_CHANCE broker calls.
+        _broker = RedisBroker(  # type: ignore[no-untyped-call]  # dramatiq leaves __init__ unannotated
+            url=get_settings().redis_url,
+            namespace=get_settings().redis_namespace,
+            heartbeat_timeout=HEARTBEAT_TIMEOUT_MS,
+            maintenance_chance=MAINTENANCE_CHANCE,
+        )
         _broker.add_middleware(DeadLetters())
+        _broker.add_middleware(FailureCounter())
         dramatiq.set_broker(_broker)
     return _broker
 
