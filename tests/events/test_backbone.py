@@ -125,10 +125,14 @@ def test_a_publisher_crash_after_sending_redelivers_but_effects_happen_once(back
     class Crash(Exception):
         pass
 
+    def publish_then_die() -> None:
+        with transaction() as db:
+            publisher.publish_batch(db)
+            raise Crash
+
     # Sent to Redis, then the process "dies" before marking the rows published.
-    with pytest.raises(Crash), transaction() as db:
-        publisher.publish_batch(db)
-        raise Crash
+    with pytest.raises(Crash):
+        publish_then_die()
     assert publisher.drain() >= 20  # the next publisher sends them again
     assert len(_messages_for("test.echo")) == 40
     _run_worker()
@@ -155,7 +159,7 @@ def test_failing_consumer_is_dead_lettered_and_replayed(backbone: list[int]) -> 
         replayed = deadletters.replay(db, letter_id)
     assert [d.id for d in replayed] == [letter_id]
     _run_worker()
-    assert CALLS == [row_id]
+    assert [row_id] == CALLS
     with transaction() as db:
         assert not [d for d in deadletters.open_letters(db) if d.actor_name == "test.fragile"]
 
