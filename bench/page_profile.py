@@ -4,7 +4,8 @@ routing, ORM loading, template rendering), one request at a time, in-process.
 
 usage: DATABASE_URL=postgresql+psycopg://127.0.0.1:5432/helpdesk_bench_100000 \\
        .venv/bin/python bench/page_profile.py [--repeat 20]
-Logs in like a browser (GET /login, POST with the form's _csrf).
+Logs in like a browser (GET /login, POST with the form's _csrf). The create rows it adds are
+titled "Bench create profile N"; bench/run.sh deletes them with its own.
 """
 
 from __future__ import annotations
@@ -79,19 +80,33 @@ def main() -> None:
         ("search_html", "agent", "/console/teams/it?status=all&q=printer"),
         ("search_json_printer", "admin", "/api/v1/tickets?q=printer"),
         ("search_json_toner", "admin", "/api/v1/tickets?q=toner"),
+        ("create", "requester", "POST /portal/new"),  # "Bench create ..." rows: bench/run.sh removes them
     ]
+    page = clients["requester"].get("/portal/new").text
+    token = re.search(r'name="_csrf" value="([^"]+)"', page)
+    assert token, "no _csrf field on /portal/new"
+    with engine.connect() as conn:
+        category = conn.execute(text("SELECT id FROM categories WHERE slug = 'it-network'")).scalar_one()
+    form = {"_csrf": token.group(1), "category_id": str(category), "description": "Paper jam again."}
+
+    def request(c: TestClient[Any], path: str, n: int) -> Any:
+        if path.startswith("POST "):
+            data = {**form, "subject": f"Bench create profile {n}"}
+            return c.post(path[5:], data=data, follow_redirects=False)
+        return c.get(path.format(n=n))
+
     print("| page | status | total ms (median) | SQL ms | statements | other ms |")
     print("|---|---|---:|---:|---:|---:|")
     step = max(1, (hi - lo) // max(args.repeat, 1))
     for label, who, path in pages:
         c = clients[who]
-        c.get(path.format(n=lo))  # warm
+        request(c, path, lo)  # warm
         totals, sqls, counts, code = [], [], [], 0
         for i in range(args.repeat):
             sql.clear()
             statements.clear()
             t = time.perf_counter()
-            r = c.get(path.format(n=lo + (i * step) % (hi - lo + 1)))
+            r = request(c, path, lo + (i * step) % (hi - lo + 1))
             totals.append(time.perf_counter() - t)
             code = r.status_code
             sqls.append(sum(sql))

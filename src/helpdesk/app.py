@@ -13,8 +13,9 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
-from helpdesk.events import metrics
+from helpdesk.events import live_routes, metrics
 from helpdesk.identity import routes as identity_routes
+from helpdesk.notifications import routes as notification_routes
 from helpdesk.tickets import api as tickets_api
 from helpdesk.tickets.routes import console, portal
 from helpdesk.web import routes as web_routes
@@ -33,9 +34,16 @@ def create_app(*, db_provider: Provide | None = None) -> Litestar:
             # that share a path (GET+POST), and Litestar then wraps a sync handler twice.
             Router(
                 path="/",
-                route_handlers=[*web_routes.routes, *identity_routes.routes, *portal.routes, *console.routes],
+                route_handlers=[
+                    *web_routes.routes,
+                    *identity_routes.routes,
+                    *portal.routes,
+                    *console.routes,
+                    *notification_routes.routes,
+                ],
             ),
             tickets_api.router,
+            *live_routes.routes,
             create_static_files_router(
                 path="/static", directories=[STATIC_DIR], include_in_schema=False, cache_control=None
             ),

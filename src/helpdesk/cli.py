@@ -49,6 +49,8 @@ def _web(args: argparse.Namespace) -> int:
         proxy_headers=True,
         log_level="info",
         access_log=False,
+        # Live console streams never finish on their own: without a limit a shutdown waits for them.
+        timeout_graceful_shutdown=5,
     )
     return 0
 
@@ -150,6 +152,18 @@ def _dlq_replay(args: argparse.Namespace) -> int:
     return 0
 
 
+def _notifications_requeue(args: argparse.Namespace) -> int:
+    from datetime import timedelta
+
+    from helpdesk.db import transaction
+    from helpdesk.notifications.delivery import requeue_stuck
+
+    with transaction() as db:
+        ids = requeue_stuck(db, timedelta(seconds=args.older_than))
+    print(f"requeued {len(ids)} stuck deliveries")
+    return 0
+
+
 def _bench_seed(args: argparse.Namespace) -> int:
     from helpdesk.bench_seed import seed_tickets
 
@@ -191,6 +205,13 @@ def build_parser() -> argparse.ArgumentParser:
     dr.add_argument("id", nargs="?", type=int)
     dr.add_argument("--all", action="store_true")
     dr.set_defaults(fn=_dlq_replay)
+
+    notif = sub.add_parser("notifications", help="outbound mail").add_subparsers(
+        dest="notifications_command", required=True
+    )
+    nr = notif.add_parser("requeue", help="send again the send tasks of deliveries still queued (a sweep)")
+    nr.add_argument("--older-than", type=int, default=300, help="seconds queued (default 300)")
+    nr.set_defaults(fn=_notifications_requeue)
 
     user = sub.add_parser("user", help="accounts").add_subparsers(dest="user_command", required=True)
     create = user.add_parser("create", help="create an account")

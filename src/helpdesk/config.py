@@ -36,6 +36,7 @@ class Settings:
     storage_url: str = ""
     clamd_url: str | None = None
     smtp_url: str | None = field(default=None, repr=False)
+    mail_from: str | None = None  # MAIL_FROM; default "Helpdesk <helpdesk@{BASE_URL host}>"
     inbound_email_secret: str | None = field(default=None, repr=False)
     oidc_issuer: str | None = None
     oidc_client_id: str | None = None
@@ -58,6 +59,7 @@ class Settings:
             storage_url=e.get("STORAGE_URL", f"file://{PROJECT_ROOT / 'var' / 'attachments'}"),
             clamd_url=e.get("CLAMD_URL") or None,
             smtp_url=e.get("SMTP_URL") or None,
+            mail_from=e.get("MAIL_FROM") or None,
             inbound_email_secret=e.get("INBOUND_EMAIL_SECRET") or None,
             oidc_issuer=e.get("OIDC_ISSUER") or None,
             oidc_client_id=e.get("OIDC_CLIENT_ID") or None,

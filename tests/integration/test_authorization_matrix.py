@@ -329,8 +329,19 @@ OTHER_ROUTES = {
     ("POST", "/console/bulk"): "agents; each ticket through the policy (test_console bulk tests)",
     ("POST", "/console/filters"): "agents",
     ("POST", "/console/filters/{filter_id:int}/delete"): "owner or admin",
+    ("GET", "/console/live"): "agents; channels by the policy (test_live.py)",
     ("GET", "/api/v1/tickets"): "signed in, policy-filtered (test_lists_show_exactly_the_visible_tickets)",
     ("POST", "/api/v1/tickets"): "signed in",
+    # notifications (tests/notifications/test_routes.py): own preferences; settings for admins
+    ("GET", "/account/notifications"): "signed in (own preferences only)",
+    ("POST", "/account/notifications"): "signed in (own preferences only)",
+    ("GET", "/settings/notifications"): "admins",
+    ("GET", "/settings/notifications/{kind:str}"): "admins",
+    ("POST", "/settings/notifications/{kind:str}"): "admins",
+    ("POST", "/settings/notifications/{kind:str}/preview"): "admins",
+    ("POST", "/settings/notifications/{kind:str}/reset"): "admins",
+    ("GET", "/settings/mail-log"): "admins",
+    ("GET", "/settings/mail-log/{delivery_id:int}"): "admins",
 }
 
 

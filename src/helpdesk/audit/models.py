@@ -25,3 +25,25 @@ class TicketEvent(Base):
     at: Mapped[datetime]
 
     actor: Mapped[User | None] = relationship(lazy="raise")
+
+
+class AdminChange(Base):
+    """The admin audit log: every change to configuration data (templates, teams, rules, ...),
+    with the row before and after (ARCHITECTURE rule 6)."""
+
+    __tablename__ = "admin_changes"
+    __table_args__ = (
+        Index("ix_admin_changes_entity", "entity", "entity_id", "at"),
+        Index("ix_admin_changes_at", "at", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    entity: Mapped[str] = mapped_column(String(60))
+    entity_id: Mapped[str] = mapped_column(String(80))
+    action: Mapped[str] = mapped_column(String(20))  # create | update | delete | reset
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    after: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    at: Mapped[datetime]
+
+    actor: Mapped[User | None] = relationship(lazy="raise")

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from helpdesk.audit.models import TicketEvent
+from helpdesk.audit.models import AdminChange, TicketEvent
 from helpdesk.events import outbox
 from helpdesk.events.types import EventType
 
@@ -37,3 +37,28 @@ def record(
         ticket_id=ticket_id,
     )
     return event
+
+
+def record_admin_change(
+    session: Session,
+    *,
+    actor_id: int | None,
+    entity: str,
+    entity_id: str | int,
+    action: str,
+    before: dict[str, Any] | None,
+    after: dict[str, Any] | None,
+    at: datetime,
+) -> AdminChange:
+    """Write one admin audit log row in the caller's transaction (configuration is data)."""
+    change = AdminChange(
+        actor_id=actor_id,
+        entity=entity,
+        entity_id=str(entity_id),
+        action=action,
+        before=before,
+        after=after,
+        at=at,
+    )
+    session.add(change)
+    return change

@@ -103,6 +103,15 @@ def task(name: str, *, queue: str = "default", max_retries: int = MAX_RETRIES) -
     return decorate
 
 
+AFTER_COMMIT = "helpdesk.after_commit"
+
+
+def after_commit(db: Session, hook: Callable[[], None]) -> None:
+    """Run hook once the consumer's transaction has committed, e.g. to enqueue follow-up work
+    that must see the rows just written. A crash in between skips it: pair it with a sweep."""
+    db.info.setdefault(AFTER_COMMIT, []).append(hook)
+
+
 def consumer(
     name: str, *, events: Iterable[EventType], queue: str = "default", max_retries: int = MAX_RETRIES
 ) -> Callable[[ConsumerFn], dramatiq.Actor[Any, Any]]:
@@ -114,6 +123,9 @@ def consumer(
                 if not claim(db, name, str(outbox_id)):
                     return
                 fn(db, Event(outbox_id, EventType(event_type), payload))
+                hooks: list[Callable[[], None]] = db.info.pop(AFTER_COMMIT, [])
+            for hook in hooks:
+                hook()
 
         run.__name__ = fn.__name__
         actor: dramatiq.Actor[Any, Any] = task(name, queue=queue, max_retries=max_retries)(run)

@@ -10,6 +10,7 @@ from helpdesk.errors import ValidationFailed
 from helpdesk.events.types import EventType
 from helpdesk.identity.policy import Access, Action
 from helpdesk.identity.viewer import Viewer
+from helpdesk.messaging.mentions import resolve_mentions
 from helpdesk.messaging.models import TicketMessage, Visibility
 from helpdesk.tickets import service as tickets
 from helpdesk.tickets.models import Channel, StatusCategory
@@ -32,7 +33,8 @@ def add_message(
 
     A public reply from the requester wakes a ticket that waits on them and reopens a
     resolved one; the first public reply from an agent is the first response.
-    `then_status` lets an agent reply and move the ticket in one step.
+    `then_status` lets an agent reply and move the ticket in one step. Agents @mentioned in
+    an internal note are added as watchers and listed in the note.added event.
     """
     action = Action.NOTE if visibility is Visibility.INTERNAL else Action.REPLY
     ticket, access = tickets.load_for_write(session, viewer, ticket_id, action, expected_version)
@@ -42,6 +44,9 @@ def add_message(
     errors.raise_if_any()
     if then_status and Access.AGENT_WRITE not in access:
         raise ValidationFailed("Only agents of the owning team can change the status.")
+    # @mentions in notes: the mentioned agents are notified (note.added carries their ids) and
+    # start watching the ticket.
+    mentions = resolve_mentions(session, ticket, text, viewer) if visibility is Visibility.INTERNAL else []
     now = clock()
     message = TicketMessage(
         ticket_id=ticket.id,
@@ -69,8 +74,11 @@ def add_message(
             "visibility": visibility.value,
             "channel": channel.value,
             "by_requester": viewer.id == ticket.requester_id,
+            **({"mentions": [u.id for u in mentions]} if mentions else {}),
         },
     )
+    for user in mentions:
+        tickets.watch(session, viewer, ticket.id, user.id, clock=lambda: now)
     if then_status:
         tickets.transition(session, viewer, ticket.id, then_status, clock=lambda: now)
     elif visibility is Visibility.PUBLIC and viewer.id == ticket.requester_id:

@@ -125,6 +125,8 @@ def _fresh(db: Session) -> None:
 @get("/console", include_in_schema=False, sync_to_thread=True)
 def my_work_page(request: Request[Any, Any, Any], db: DbSession, viewer: CurrentViewer) -> Template:
     policy.require_agent(viewer)
+    if _htmx_target(request, "my-work"):  # live refresh (static/js/live.js)
+        return _fragment(request, viewer, "_my_work.html.j2", work=my_work(db, viewer))
     return _page(request, db, viewer, "my_work.html.j2", active="mywork", work=my_work(db, viewer))
 
 
@@ -198,8 +200,10 @@ def team_backlog(
     if _htmx_target(request, "load-more") and ctx["cursor"]:
         return _fragment(request, viewer, "_rows.html.j2", back=ctx["url"], **ctx)
     if _htmx_target(request, "results"):
-        # The form sends every field, empty ones too; the address bar gets the canonical URL.
-        push = {"HX-Push-Url": ctx["url"]}
+        # The form sends every field, empty ones too; the address bar gets the canonical URL
+        # (but not from a live refresh, which repeats the filters already in the address bar).
+        live = request.headers.get("hx-trigger") == "results-live"
+        push = {} if live else {"HX-Push-Url": ctx["url"]}
         return _fragment(request, viewer, "_results.html.j2", headers=push, back=ctx["url"], **ctx)
     return _backlog_page(request, db, viewer, ctx)
 
@@ -348,6 +352,8 @@ def ticket_page(
     ctx = _ticket_context(db, viewer, ticket.id, tab=_tab(request.query_params.get("tab")))
     if _htmx_target(request, "conversation"):
         return _fragment(request, viewer, "_conversation.html.j2", **ctx)
+    if _htmx_target(request, "ticket-live"):  # someone changed it while the page was open
+        return _fragment(request, viewer, "_ticket_live.html.j2", **ctx)
     return _page(request, db, viewer, "ticket.html.j2", active=_ticket_nav(ctx["view"]), **ctx)
 
 
