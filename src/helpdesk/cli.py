@@ -106,6 +106,9 @@ def _worker(args: argparse.Namespace) -> int:
     ]
     for queue in args.queue or []:
         argv += ["--queues", queue]
+    # Idle consumers poll Redis every dramatiq_worker_timeout ms (default 1 s); 100 ms keeps live
+    # updates and notifications well inside a second of the commit.
+    os.environ.setdefault("dramatiq_worker_timeout", "100")
     os.execv(sys.executable, argv)  # noqa: S606 - replaces this process with the worker runner
     return 0
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import re
+import uuid
 
 from playwright.sync_api import Page, expect
 
@@ -23,20 +24,21 @@ def test_employee_files_a_request_with_category_guidance(page: Page, live_server
     expect(page.locator(".field-error")).to_contain_text(["Subject is required."])
     shot(page, "portal-new-errors")
 
-    page.get_by_label("Subject").fill("Docking station does not charge")
+    subject = f"Docking station does not charge ({uuid.uuid4().hex[:6]})"
+    page.get_by_label("Subject").fill(subject)
     page.get_by_label("Describe what you need").fill("The dock on desk 4.12 stopped charging my laptop.")
     page.get_by_label("Device").select_option("Dock")
     page.get_by_role("button", name="Send request").click()
 
-    expect(page.get_by_role("heading", name="Docking station does not charge")).to_be_visible()
+    expect(page.get_by_role("heading", name=subject)).to_be_visible()
     expect(page.locator(".flash-success")).to_contain_text("received")
     expect(page.locator(".props")).to_contain_text("Dock")
     shot(page, "portal-request")
 
     page.get_by_role("link", name="My requests").first.click()
-    expect(page.get_by_role("link", name="Docking station does not charge")).to_be_visible()
+    expect(page.get_by_role("link", name=subject)).to_be_visible()
     page.get_by_label("Show").select_option("closed")
-    expect(page.get_by_role("link", name="Docking station does not charge")).to_have_count(0)
+    expect(page.get_by_role("link", name=subject)).to_have_count(0)
     expect(page).to_have_url(re.compile(r"/portal\?state=closed"))  # filters live in the URL
     shot(page, "portal-list")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 from collections.abc import AsyncGenerator
 from typing import Any
@@ -44,8 +45,16 @@ async def provide_db() -> AsyncGenerator[Session, None]:
         await anyio.to_thread.run_sync(session.close)
 
 
+async def read_form(request: Request[Any, Any, Any]) -> FormMultiDict:
+    """The parsed form, read once per request. Litestar resolves dependencies concurrently, and
+    two readers of the body stream (the CSRF check and the `form` dependency) must not race."""
+    lock: asyncio.Lock = request.scope.setdefault("helpdesk.form_lock", asyncio.Lock())  # type: ignore[typeddict-item]  # our own scope key
+    async with lock:
+        return await request.form()
+
+
 async def provide_form(request: Request[Any, Any, Any]) -> FormMultiDict:
-    return await request.form()
+    return await read_form(request)
 
 
 def _bearer(request: Request[Any, Any, Any]) -> str | None:
@@ -59,7 +68,7 @@ async def _submitted_csrf(request: Request[Any, Any, Any]) -> str:
     if header:
         return header
     if request.content_type[0] in ("application/x-www-form-urlencoded", "multipart/form-data"):
-        value = (await request.form()).get(CSRF_FIELD)
+        value = (await read_form(request)).get(CSRF_FIELD)
         return value if isinstance(value, str) else ""
     return ""
 
