@@ -167,6 +167,35 @@ def _notifications_requeue(args: argparse.Namespace) -> int:
     return 0
 
 
+def _token_list(args: argparse.Namespace) -> int:
+    from helpdesk.db import transaction
+    from helpdesk.identity.repository import IdentityRepository
+
+    with transaction() as db:
+        repo = IdentityRepository(db)
+        user = repo.user_by_email(args.email)
+        if user is None:
+            print(f"error: no user {args.email}", file=sys.stderr)
+            return 1
+        for token in repo.api_tokens(user.id):
+            state = f"revoked {token.revoked_at:%Y-%m-%d}" if token.revoked_at else "active"
+            used = f"{token.last_used_at:%Y-%m-%d %H:%M}" if token.last_used_at else "never"
+            print(f"{token.id:>6}  {token.name:20} {state:18} last used {used}")
+    return 0
+
+
+def _token_revoke(args: argparse.Namespace) -> int:
+    from helpdesk.db import transaction
+    from helpdesk.identity import service as identity
+
+    with transaction() as db:
+        if not identity.revoke_token(db, args.id):
+            print(f"error: no active token {args.id}", file=sys.stderr)
+            return 1
+    print(f"token {args.id} revoked")
+    return 0
+
+
 def _bench_seed(args: argparse.Namespace) -> int:
     from helpdesk.bench_seed import seed_tickets
 
@@ -230,6 +259,12 @@ def build_parser() -> argparse.ArgumentParser:
     tc.add_argument("email")
     tc.add_argument("--name", default="cli")
     tc.set_defaults(fn=_token_create)
+    tl = token.add_parser("list", help="a user's tokens")
+    tl.add_argument("email")
+    tl.set_defaults(fn=_token_list)
+    tr = token.add_parser("revoke", help="revoke a token by id (see token list)")
+    tr.add_argument("id", type=int)
+    tr.set_defaults(fn=_token_revoke)
 
     bench = sub.add_parser("bench", help="benchmark data").add_subparsers(dest="bench_command", required=True)
     bs = bench.add_parser("seed", help="add N tickets shaped like a real service desk")

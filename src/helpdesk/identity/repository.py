@@ -41,6 +41,11 @@ class IdentityRepository:
         ).first()
         return (row[0], row[1]) if row else None
 
+    def api_tokens(self, user_id: int) -> list[ApiToken]:
+        return list(
+            self.session.scalars(select(ApiToken).where(ApiToken.user_id == user_id).order_by(ApiToken.id))
+        )
+
     def team(self, team_id: int) -> Team | None:
         return self.session.get(Team, team_id)
 

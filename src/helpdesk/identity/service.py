@@ -133,7 +133,10 @@ def create_token(session: Session, user: User, name: str = "cli") -> str:
     return token
 
 
-def revoke_token(session: Session, token_id: int, *, clock: Clock = system_clock) -> None:
+def revoke_token(session: Session, token_id: int, *, clock: Clock = system_clock) -> bool:
+    """Revoke an active token; False if there is no such active token."""
     api_token = session.get(ApiToken, token_id)
-    if api_token is not None and api_token.revoked_at is None:
-        api_token.revoked_at = clock()
+    if api_token is None or api_token.revoked_at is not None:
+        return False
+    api_token.revoked_at = clock()
+    return True
