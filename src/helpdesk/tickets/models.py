@@ -132,6 +132,8 @@ class Ticket(Base):
         ),
         Index("ix_tickets_requester_created", "requester_id", text("created_at DESC"), text("id DESC")),
         Index("ix_tickets_team_updated", "team_id", text("updated_at DESC"), text("id DESC")),
+        # "everything, newest activity first" (admins, search across teams) stops after one page
+        Index("ix_tickets_updated", text("updated_at DESC"), text("id DESC")),
         Index("ix_tickets_requester_updated", "requester_id", text("updated_at DESC"), text("id DESC")),
         Index("ix_tickets_tags", "tags", postgresql_using="gin"),
         Index("ix_tickets_search", "search", postgresql_using="gin"),
