@@ -60,7 +60,7 @@ class Desk:
         assert response.status_code == 200, response.text
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # once per run: xdist may interleave modules, and a restart costs a warm-up
 def desk(live_server: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Desk]:
     env = {**os.environ, "DATABASE_URL": DATABASE_URL, "HELPDESK_DEBUG": "0"}
     logs = tmp_path_factory.mktemp("live-workers")
