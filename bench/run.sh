@@ -102,36 +102,40 @@ drain() {
   done
 }
 
-# The box is shared (other people's test suites, browsers): CPU use that is not ours skews every
-# figure. cpu_total prints "busy total" jiffies of the whole box; ticks_of sums processes' CPU.
+# The box is shared (other people's test suites, browsers): CPU that others use skews every
+# figure. Before a run we wait until the box is idle (our server is idle then); during a run we
+# add up the CPU time of every process that is not ours (server, its database backends, and
+# the short-lived wrk and parallel query workers, which exit before the second snapshot).
 cpu_total() { local _c u n s i w q sq st; read -r _c u n s i w q sq st _ </proc/stat; echo "$((u + n + s + q + sq + st)) $((u + n + s + i + w + q + sq + st))"; }
-ticks_of() {
-  local t=0 p f
-  for p in "$@"; do read -r -a f <"/proc/$p/stat" 2>/dev/null && t=$((t + f[13] + f[14])); done
-  echo "$t"
-}
-our_pids() {  # server, its workers, wrk, and this database's backends
-  echo "$SERVER_PID" $(pgrep -P "$SERVER_PID" || true) $(pgrep -x wrk || true) \
-    $(psql_ "SELECT pid FROM pg_stat_activity WHERE datname='$DB' AND pid<>pg_backend_pid()")
-}
-children_ticks() {  # sets CT: CPU of this shell's finished children (load.sh and its wrk), jiffies
-  local f
-  times >"$RESULTS/.times"  # in this shell, not in a $(...) subshell that has no children yet
-  f=$(sed -n 2p "$RESULTS/.times" | sed 's/[ms]/ /g')  # "XmY.YYYs XmY.YYYs" -> "X Y.YYY  X Y.YYY"
-  CT=$(awk -v t="$f" 'BEGIN { split(t, a, " "); printf "%d\n", (a[1] * 60 + a[2] + a[3] * 60 + a[4]) * 100 }')
-}
 busy_pct() {  # % of the box busy over $1 seconds
   local a b; a=($(cpu_total)); sleep "$1"; b=($(cpu_total))
   echo $(((b[0] - a[0]) * 100 / (b[1] - a[1] + 1)))
 }
 wait_quiet() {  # with our server idle, wait until others leave the CPUs alone (twice in a row)
   local waited=0 ok=0 pct
-  [ "$QUIET" -ge 100 ] && return 0
+  [ "$QUIET" -ge 100 ] && { echo 0; return 0; }
   while [ $waited -lt "$QUIET_WAIT" ]; do
     pct=$(busy_pct 1); waited=$((waited + 1))
     if [ "$pct" -le "$QUIET" ]; then ok=$((ok + 1)); [ $ok -ge 2 ] && { echo "$waited"; return 0; }; else ok=0; sleep 2; waited=$((waited + 2)); fi
   done
   echo "$waited (gave up)"
+}
+proc_ticks() {  # "pid ticks" of every process (fields after the ")" that ends the command name)
+  local f s a
+  for f in /proc/[0-9]*/stat; do
+    read -r s 2>/dev/null <"$f" || continue  # the process may be gone already
+    s=${s##*) }; read -r -a a <<<"$s"; echo "${f//[^0-9]/} $((a[11] + a[12]))"
+  done
+}
+our_pids() {
+  echo "$SERVER_PID" $(pgrep -P "$SERVER_PID" || true) \
+    $(psql_ "SELECT pid FROM pg_stat_activity WHERE datname='$DB' AND pid<>pg_backend_pid()")
+}
+foreign_pct() {  # $1 $2: proc_ticks files before/after, $3: jiffies elapsed on the box, $4...: our pids
+  local before=$1 after=$2 total=$3; shift 3
+  awk -v ours=" $* " -v total="$total" 'NR == FNR { t0[$1] = $2; next }
+    index(ours, " " $1 " ") == 0 { d += $2 - ($1 in t0 ? t0[$1] : 0) }
+    END { printf "%d\n", d * 100 / (total + 1) }' "$before" "$after"
 }
 
 # --- sessions and ids --------------------------------------------------------------------------
@@ -178,20 +182,18 @@ run() {  # label conc dur cookie path [env...]; repeated (up to RETRIES times) w
   drain
   for try in $(seq 0 "$RETRIES"); do
     measure "$label" "$c" "$dur" "$cookie" "$path" "$@"
-    [ "$FOREIGN" -le "$NOISY" ] && break
+    if [ "$FOREIGN" -le "$NOISY" ]; then break; fi
   done
+  return 0
 }
 measure() {
-  local label=$1 c=$2 dur=$3 cookie=$4 path=$5; shift 5
+  local label=$1 c=$2 dur=$3 cookie=$4 path=$5 waited t0 t1 pids; shift 5
   waited=$(wait_quiet)
-  { echo "== $N/$label c=$c"; top -bn1 -w 160 | sed -n '7,13p'; } >>"$RESULTS/cpu.txt"  # other load on the box
-  local t0 t1 o0 o1 k0 k1 pids
-  pids=$(our_pids); t0=($(cpu_total)); o0=$(ticks_of $pids); children_ticks; k0=$CT
+  { echo "== $N/$label c=$c"; top -bn1 -w 160 | sed -n '7,13p'; } >>"$RESULTS/cpu.txt"  # who else is busy
+  proc_ticks >"$RESULTS/.ticks0"; t0=($(cpu_total))
   env "$@" C="$c" D="$dur" LABEL="$N/$label" OUT_JSONL="$RESULTS/results.jsonl" "$SHARED/load.sh" "$B" "$path" "$cookie"
-  t1=($(cpu_total)); o1=$(ticks_of $(echo $pids $(our_pids) | tr ' ' '\n' | sort -u)); children_ticks; k1=$CT
-  # CPU the rest of the box used during the run: all busy time minus the server, its database
-  # backends and wrk (approximate: parallel query workers and short-lived backends count as others)
-  FOREIGN=$(((t1[0] - t0[0] - (o1 - o0) - (k1 - k0)) * 100 / (t1[1] - t0[1] + 1)))
+  proc_ticks >"$RESULTS/.ticks1"; t1=($(cpu_total)); pids=$(our_pids)
+  FOREIGN=$(foreign_pct "$RESULTS/.ticks0" "$RESULTS/.ticks1" $((t1[1] - t0[1])) $pids)
   echo "$N/$label c=$c waited_quiet_s=$waited foreign_cpu_pct=$FOREIGN loadavg $(cat /proc/loadavg)" >>"$RESULTS/loadavg.txt"
   drain
 }
