@@ -21,9 +21,6 @@ from helpdesk.events.broker import SUBSCRIBERS
 from helpdesk.events.models import OutboxMessage, ProcessedMessage
 from tests.conftest import TEST_DATABASE_URL, _recreate_database, migrate
 
-# Real server/worker processes: run one such test at a time, with the browser tests.
-pytestmark = pytest.mark.xdist_group("browser")
-
 BIN = Path(sys.executable).parent
 EVENTS = 40
 

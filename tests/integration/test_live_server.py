@@ -28,9 +28,6 @@ from sqlalchemy import create_engine, text
 
 from tests.conftest import TEST_DATABASE_URL, _recreate_database
 
-# Real server/worker processes: run one such test at a time, with the browser tests.
-pytestmark = pytest.mark.xdist_group("browser")
-
 BIN = Path(sys.executable).parent
 DATABASE_URL = TEST_DATABASE_URL + "_live"
 NAMESPACE = os.environ["REDIS_NAMESPACE"] + "-live"
