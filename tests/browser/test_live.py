@@ -213,7 +213,7 @@ def test_ticket_page_warns_of_a_colleagues_change_and_keeps_the_draft(
     expect(lena.locator("#toasts")).to_contain_text("Priority set to P1")
 
     banner = ian.locator("#live-banner")
-    expect(banner).to_be_visible(timeout=LIVE_WITHIN_MS)
+    expect(banner).to_be_visible(timeout=LIVE_WITHIN_MS + 3000)
     expect(banner).to_contain_text("Lena Lead edited this ticket just now")
     expect(banner).to_contain_text("your draft is kept")
     expect(ian.locator("#p-priority option:checked")).to_have_text("P1 · Critical")
