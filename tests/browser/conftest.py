@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
+import redis
 
 from tests.conftest import TEST_DATABASE_URL
 
@@ -51,13 +52,33 @@ def _free_port() -> int:
         return port
 
 
+DATABASE_URL = TEST_DATABASE_URL + "_browser"  # the live_server's database
+
+
+def server_env() -> dict[str, str]:
+    """The environment of the live server and the worker and publisher that serve it.
+
+    Their own Redis namespace: a worker process left running on this xdist worker's namespace
+    would take messages off the queues that in-process test workers listen on."""
+    return {
+        **os.environ,
+        "DATABASE_URL": DATABASE_URL,
+        "REDIS_NAMESPACE": os.environ["REDIS_NAMESPACE"] + "-browser",
+        "HELPDESK_DEBUG": "0",
+    }
+
+
 @pytest.fixture(scope="session")
 def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    database_url = TEST_DATABASE_URL + "_browser"
-    env = {**os.environ, "DATABASE_URL": database_url, "HELPDESK_DEBUG": "0"}
+    database_url = DATABASE_URL
+    env = server_env()
     from tests.conftest import _recreate_database
 
     _recreate_database(database_url)
+    redis_client = redis.Redis.from_url(env["REDIS_URL"])
+    for key in redis_client.scan_iter(env["REDIS_NAMESPACE"] + ":*"):  # queues of an earlier run
+        redis_client.delete(key)
+    redis_client.close()
     subprocess.run([BIN / "helpdesk", "db", "upgrade"], env=env, check=True, capture_output=True)
     subprocess.run([BIN / "helpdesk", "demo", "seed"], env=env, check=True, capture_output=True)
     port = _free_port()

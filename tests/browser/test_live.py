@@ -4,7 +4,6 @@ Dramatiq worker on the same database and Redis, and stops them at the end."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import time
@@ -17,11 +16,10 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Route, expect
 from sqlalchemy import create_engine, text
 
+from tests.browser.conftest import DATABASE_URL, server_env
 from tests.browser.helpers import login, shot
-from tests.conftest import TEST_DATABASE_URL
 
 BIN = Path(sys.executable).parent
-DATABASE_URL = TEST_DATABASE_URL + "_browser"  # the live_server's database
 LIVE_WITHIN_MS = 2000
 
 
@@ -62,7 +60,7 @@ class Desk:
 
 @pytest.fixture(scope="session")  # once per run: xdist may interleave modules, and a restart costs a warm-up
 def desk(live_server: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Desk]:
-    env = {**os.environ, "DATABASE_URL": DATABASE_URL, "HELPDESK_DEBUG": "0"}
+    env = server_env()
     logs = tmp_path_factory.mktemp("live-workers")
     token = subprocess.run(
         [BIN / "helpdesk", "token", "create", "lead.it@example.com"],
