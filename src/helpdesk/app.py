@@ -13,6 +13,7 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
+from helpdesk.admin import routes as admin_routes
 from helpdesk.events import live_routes, metrics
 from helpdesk.identity import routes as identity_routes
 from helpdesk.notifications import routes as notification_routes
@@ -40,6 +41,7 @@ def create_app(*, db_provider: Provide | None = None) -> Litestar:
                     *portal.routes,
                     *console.routes,
                     *notification_routes.routes,
+                    *admin_routes.routes,
                 ],
             ),
             tickets_api.router,

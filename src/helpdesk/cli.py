@@ -123,6 +123,20 @@ def _publisher(_: argparse.Namespace) -> int:
     return 0
 
 
+def _scheduler(args: argparse.Namespace) -> int:
+    import logging
+
+    import helpdesk.workers  # noqa: F401 - the actors the jobs enqueue to
+    from helpdesk.events.scheduler import run
+    from helpdesk.jobs import JOBS
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    ran = run(JOBS, once=args.once)
+    if args.once:
+        print(f"ran {ran} due job(s)")
+    return 0
+
+
 def _dlq_list(args: argparse.Namespace) -> int:
     from helpdesk.db import transaction
     from helpdesk.events.deadletters import open_letters
@@ -228,6 +242,12 @@ def build_parser() -> argparse.ArgumentParser:
     worker.set_defaults(fn=_worker)
 
     sub.add_parser("publisher", help="move committed outbox rows to the queue").set_defaults(fn=_publisher)
+
+    scheduler = sub.add_parser(
+        "scheduler", help="run the periodic jobs (digests, sweeps, retention); one leader among copies"
+    )
+    scheduler.add_argument("--once", action="store_true", help="run the jobs that are due now, then exit")
+    scheduler.set_defaults(fn=_scheduler)
 
     dlq = sub.add_parser("dlq", help="dead letters").add_subparsers(dest="dlq_command", required=True)
     dl = dlq.add_parser("list", help="messages that failed their last retry")

@@ -7,7 +7,9 @@ from contextlib import contextmanager
 from datetime import datetime
 from functools import lru_cache
 
+import psycopg
 from sqlalchemy import DateTime, Engine, MetaData, create_engine, func
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
 from helpdesk.config import get_settings
@@ -57,3 +59,17 @@ def transaction(engine: Engine | None = None) -> Iterator[Session]:
     """One unit of work for the CLI and actors: commit on success, roll back on error."""
     with new_session(engine) as session, session.begin():
         yield session
+
+
+def raw_connection() -> psycopg.Connection[tuple[object, ...]]:
+    """An autocommit psycopg connection outside the pool, for what lives as long as the
+    connection does: LISTEN (the publisher) and session advisory locks (the scheduler)."""
+    url = make_url(get_settings().database_url)
+    return psycopg.connect(
+        host=url.host or "127.0.0.1",
+        port=url.port or 5432,
+        user=url.username,
+        password=url.password,
+        dbname=url.database,
+        autocommit=True,
+    )

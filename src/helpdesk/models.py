@@ -2,10 +2,16 @@
 
 from helpdesk.audit.models import AdminChange, TicketEvent
 from helpdesk.db import Base
-from helpdesk.events.models import DeadLetter, OutboxMessage, ProcessedMessage
+from helpdesk.events.models import DeadLetter, OutboxMessage, ProcessedMessage, SchedulerJob
 from helpdesk.identity.models import ApiToken, Team, TeamMember, User, UserSession
 from helpdesk.messaging.models import TicketMessage
-from helpdesk.notifications.models import NotificationDelivery, NotificationPreference, NotificationTemplate
+from helpdesk.notifications.models import (
+    DigestSubscription,
+    NotificationDelivery,
+    NotificationPreference,
+    NotificationTemplate,
+    TeamWebhook,
+)
 from helpdesk.tickets.models import (
     Category,
     IdempotencyKey,
@@ -23,6 +29,7 @@ __all__ = [
     "Base",
     "Category",
     "DeadLetter",
+    "DigestSubscription",
     "IdempotencyKey",
     "NotificationDelivery",
     "NotificationPreference",
@@ -30,10 +37,12 @@ __all__ = [
     "OutboxMessage",
     "ProcessedMessage",
     "SavedFilter",
+    "SchedulerJob",
     "Status",
     "StatusTransition",
     "Team",
     "TeamMember",
+    "TeamWebhook",
     "Ticket",
     "TicketEvent",
     "TicketMessage",

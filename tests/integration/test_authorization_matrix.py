@@ -342,6 +342,16 @@ OTHER_ROUTES = {
     ("POST", "/settings/notifications/{kind:str}/reset"): "admins",
     ("GET", "/settings/mail-log"): "admins",
     ("GET", "/settings/mail-log/{delivery_id:int}"): "admins",
+    ("POST", "/account/notifications/digest"): "leads and admins with a team (test_digest.py)",
+    # webhooks and the overview (tests/notifications/test_webhooks.py): admins, and leads for their teams
+    ("GET", "/settings"): "admins; leads see their teams' part",
+    ("GET", "/settings/webhooks"): "admins; leads of a team",
+    ("GET", "/settings/webhooks/new"): "admins; leads of a team",
+    ("POST", "/settings/webhooks/new"): "admins; leads for their own teams",
+    ("GET", "/settings/webhooks/{webhook_id:int}"): "admins; leads of the webhook's team",
+    ("POST", "/settings/webhooks/{webhook_id:int}"): "admins; leads of the webhook's team",
+    ("POST", "/settings/webhooks/{webhook_id:int}/delete"): "admins; leads of the webhook's team",
+    ("POST", "/settings/webhooks/{webhook_id:int}/test"): "admins; leads of the webhook's team",
 }
 
 

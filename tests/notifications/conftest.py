@@ -6,25 +6,30 @@ from __future__ import annotations
 import contextlib
 import email
 import email.policy
+import json
 import os
 import socket
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from email.message import EmailMessage
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope
 from aiosmtpd.smtp import Session as SmtpSession
+from dramatiq import Worker
 from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
 
 from helpdesk.config import get_settings
-from helpdesk.events.broker import Event
+from helpdesk.events.broker import Event, get_broker
 from helpdesk.events.models import OutboxMessage
 from helpdesk.events.types import EventType
+from helpdesk.notifications import actors
 
 
 def free_port() -> int:
@@ -167,3 +172,87 @@ def committed(engine: Engine) -> Iterator[Session]:
                 conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in truncate)))
             for table in blocked:
                 conn.execute(text(f'DELETE FROM "{table}"'))
+
+
+# --- a real Dramatiq worker on the notifications queue -------------------------------------
+
+
+@pytest.fixture
+def worker(monkeypatch: pytest.MonkeyPatch) -> Iterator[Worker]:
+    # A short retry schedule: 3 attempts a few dozen milliseconds apart.
+    monkeypatch.setattr(actors, "SEND_OPTIONS", {"max_retries": 2, "min_backoff": 50, "max_backoff": 200})
+    broker = get_broker()
+    broker.flush(actors.QUEUE)
+    w = Worker(broker, queues={actors.QUEUE}, worker_threads=2, worker_timeout=100)
+    w.start()
+    try:
+        yield w
+    finally:
+        w.stop()
+        broker.flush(actors.QUEUE)
+        # Worker.start registered a middleware on the shared broker; take it off again.
+        broker.middleware[:] = [m for m in broker.middleware if type(m).__name__ != "_WorkerMiddleware"]
+
+
+def wait_for(check: Callable[[], bool], timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out waiting")
+        time.sleep(0.05)
+
+
+# --- a chat service's incoming-webhook endpoint ---------------------------------------------
+
+
+@dataclass
+class Posted:
+    path: str
+    headers: dict[str, str]
+    body: dict[str, Any]
+
+
+class HookReceiver:
+    """A local HTTP server standing in for Slack or Teams: records every POST and answers
+    with the next status of `statuses` (then 200 once the list is used up)."""
+
+    def __init__(self) -> None:
+        self.posts: list[Posted] = []
+        self.statuses: list[int] = []
+        self.lock = threading.Lock()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length", "0"))
+                raw = self.rfile.read(length)
+                with receiver.lock:
+                    status = receiver.statuses.pop(0) if receiver.statuses else 200
+                    if status < 300:
+                        receiver.posts.append(Posted(self.path, dict(self.headers), json.loads(raw)))
+                self.send_response(status)
+                self.send_header("Content-Type", "text/plain")
+                self.end_headers()
+                self.wfile.write(b"ok" if status < 300 else b"invalid_token")
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def url(self, path: str = "/services/T000/B000/XXXXSECRET") -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}{path}"
+
+    def received(self) -> list[Posted]:
+        with self.lock:
+            return list(self.posts)
+
+
+@pytest.fixture
+def receiver() -> Iterator[HookReceiver]:
+    hook = HookReceiver()
+    hook.thread.start()
+    yield hook
+    hook.server.shutdown()
+    hook.server.server_close()

@@ -6,8 +6,6 @@ server back → sent exactly once."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -27,15 +25,7 @@ from helpdesk.notifications.models import DeliveryStatus, NotificationDelivery
 from helpdesk.notifications.tokens import parse_reply_token
 from helpdesk.tickets.models import Ticket
 from tests.factories import Factory
-from tests.notifications.conftest import SmtpServer, environment, free_port, last_event
-
-
-def wait_for(check: Callable[[], bool], timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out waiting")
-        time.sleep(0.05)
+from tests.notifications.conftest import SmtpServer, environment, free_port, last_event, wait_for
 
 
 def fresh(engine: Engine, delivery_id: int) -> NotificationDelivery:
@@ -178,23 +168,6 @@ def test_requeue_stuck_resends_queued_deliveries_only(
 
 
 # --- a real worker ------------------------------------------------------------------------
-
-
-@pytest.fixture
-def worker(monkeypatch: pytest.MonkeyPatch) -> Iterator[Worker]:
-    # A short retry schedule: 3 attempts a few dozen milliseconds apart.
-    monkeypatch.setattr(actors, "SEND_OPTIONS", {"max_retries": 2, "min_backoff": 50, "max_backoff": 200})
-    broker = get_broker()
-    broker.flush(actors.QUEUE)
-    w = Worker(broker, queues={actors.QUEUE}, worker_threads=2, worker_timeout=100)
-    w.start()
-    try:
-        yield w
-    finally:
-        w.stop()
-        broker.flush(actors.QUEUE)
-        # Worker.start registered a middleware on the shared broker; take it off again.
-        broker.middleware[:] = [m for m in broker.middleware if type(m).__name__ != "_WorkerMiddleware"]
 
 
 def test_smtp_down_retries_then_dead_then_replay_sends_exactly_once(

@@ -6,7 +6,7 @@ import pytest
 
 from helpdesk.notifications.defaults import all_defaults
 from helpdesk.notifications.kinds import KINDS
-from helpdesk.notifications.rendering import SAMPLE_CONTEXT, TemplateSource, check, render
+from helpdesk.notifications.rendering import SAMPLE_CONTEXT, TemplateSource, check, render, sample_for
 from helpdesk.notifications.tokens import parse_reply_token, reply_address, reply_token
 from helpdesk.notifications.transports import OutgoingMail, SmtpConfig, build_message
 
@@ -15,12 +15,25 @@ def test_every_default_template_renders_the_sample_without_errors() -> None:
     defaults = all_defaults()
     assert set(defaults) == {k.key for k in KINDS}
     for key, source in defaults.items():
-        assert check(source) == {}, key
-        mail = render(source, SAMPLE_CONTEXT)
-        assert "HD-1042" in mail.subject, key
+        assert check(source, key) == {}, key
+        mail = render(source, sample_for(key))
+        assert ("Backlog digest" if key == "backlog_digest" else "HD-1042") in mail.subject, key
         assert "\n" not in mail.subject
         assert mail.html.startswith("<!doctype html>")
         assert "Manage your notifications" in mail.text
+
+
+def test_the_digest_template_is_checked_against_the_digest_sample() -> None:
+    source = all_defaults()["backlog_digest"]
+    assert check(source, "backlog_digest") == {}
+    assert "digest" in check(source, "request_received")["subject"]  # a ticket mail has no digest
+    bad = TemplateSource("{{ digest.date }}", "{% for t in digest.teams %}{{ t.nmae }}{% endfor %}", "")
+    assert check(bad, "backlog_digest") == {
+        "body_text": "Line 1: Unknown variable: 'dict object' has no attribute 'nmae'"
+    }
+    mail = render(source, sample_for("backlog_digest"))
+    assert "HD-1042" in mail.text  # the at-risk ticket of the sample
+    assert "P1 1" in mail.text
 
 
 def test_syntax_errors_are_reported_with_their_line_number() -> None:

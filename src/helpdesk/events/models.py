@@ -34,6 +34,8 @@ class ProcessedMessage(Base):
     message_id: Mapped[str] = mapped_column(String(80), primary_key=True)
     processed_at: Mapped[datetime] = mapped_column(server_default=func.now())
 
+    __table_args__ = (Index("ix_processed_messages_processed_at", "processed_at"),)
+
 
 class DeadLetter(Base):
     """A message whose last retry failed, kept until an operator replays it (`helpdesk dlq`)."""
@@ -49,3 +51,16 @@ class DeadLetter(Base):
     error: Mapped[str] = mapped_column(Text, default="")
     failed_at: Mapped[datetime] = mapped_column(server_default=func.now())
     replayed_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class SchedulerJob(Base):
+    """When each periodic job of `helpdesk scheduler` last ran, and how it went."""
+
+    __tablename__ = "scheduler_jobs"
+
+    name: Mapped[str] = mapped_column(String(60), primary_key=True)
+    last_started_at: Mapped[datetime | None] = mapped_column(default=None)
+    last_finished_at: Mapped[datetime | None] = mapped_column(default=None)
+    last_ok_at: Mapped[datetime | None] = mapped_column(default=None)
+    last_error: Mapped[str | None] = mapped_column(Text, default=None)
+    runs: Mapped[int] = mapped_column(default=0, server_default="0")

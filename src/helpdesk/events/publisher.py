@@ -16,12 +16,10 @@ from types import FrameType
 
 import psycopg
 from sqlalchemy import select
-from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from helpdesk.clock import Clock, system_clock
-from helpdesk.config import get_settings
-from helpdesk.db import transaction
+from helpdesk.db import raw_connection, transaction
 from helpdesk.events.broker import SUBSCRIBERS
 from helpdesk.events.models import OutboxMessage
 from helpdesk.events.outbox import NOTIFY_CHANNEL
@@ -62,15 +60,7 @@ def drain(*, clock: Clock = system_clock) -> int:
 
 
 def _listen_connection() -> psycopg.Connection[tuple[object, ...]]:
-    url = make_url(get_settings().database_url)
-    conn = psycopg.connect(
-        host=url.host or "127.0.0.1",
-        port=url.port or 5432,
-        user=url.username,
-        password=url.password,
-        dbname=url.database,
-        autocommit=True,
-    )
+    conn = raw_connection()
     conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
     return conn
 

@@ -73,7 +73,10 @@ class UserSession(Base, CreatedAt):
     """A browser login. The cookie holds a random token; only its SHA-256 is stored."""
 
     __tablename__ = "user_sessions"
-    __table_args__ = (Index("ix_user_sessions_user_id", "user_id"),)
+    __table_args__ = (
+        Index("ix_user_sessions_user_id", "user_id"),
+        Index("ix_user_sessions_expires_at", "expires_at"),
+    )
 
     token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))

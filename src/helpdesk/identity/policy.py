@@ -24,6 +24,7 @@ from typing import Protocol
 from sqlalchemy import ColumnElement, and_, exists, or_, select, true
 
 from helpdesk.errors import Forbidden, NotFound
+from helpdesk.identity.models import Role
 from helpdesk.identity.viewer import Viewer
 from helpdesk.tickets.models import SharePermission, Ticket, TicketShare
 
@@ -140,6 +141,15 @@ def can_work_team(viewer: Viewer, team_id: int) -> bool:
 
 def can_manage_settings(viewer: Viewer) -> bool:
     return viewer.is_admin
+
+
+def can_manage_team(viewer: Viewer, team_id: int) -> bool:
+    """Team configuration (e.g. its chat webhooks): admins, and the leads of that team."""
+    return viewer.is_admin or (viewer.role is Role.LEAD and team_id in viewer.team_ids)
+
+
+def managed_team_ids(viewer: Viewer, all_team_ids: Iterable[int]) -> list[int]:
+    return [t for t in all_team_ids if can_manage_team(viewer, t)]
 
 
 def can_view_reports(viewer: Viewer) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from helpdesk.identity.models import ApiToken, Role, Team, TeamMember, User, UserSession
@@ -89,3 +89,7 @@ class IdentityRepository:
 
     def any_user(self) -> bool:
         return self.session.scalar(select(func.count()).select_from(User)) != 0
+
+    def delete_expired_sessions(self, now: datetime) -> int:
+        result = self.session.execute(delete(UserSession).where(UserSession.expires_at <= now))
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -104,6 +104,11 @@ def end_session(session: Session, token: str) -> None:
     session.execute(delete(UserSession).where(UserSession.token_hash == token_hash(token)))
 
 
+def purge_expired_sessions(session: Session, now: datetime) -> int:
+    """Expired logins are already refused; this keeps the table small (a scheduler job)."""
+    return IdentityRepository(session).delete_expired_sessions(now)
+
+
 def viewer_for_session(session: Session, token: str, *, clock: Clock = system_clock) -> Viewer | None:
     repo = IdentityRepository(session)
     found = repo.session_row(token_hash(token), clock())

@@ -15,13 +15,15 @@ from datetime import timedelta
 from sqlalchemy.orm import Session
 
 from helpdesk.clock import Clock, system_clock
-from helpdesk.notifications.models import DeliveryStatus, NotificationDelivery
+from helpdesk.notifications import webhooks
+from helpdesk.notifications.models import DeliveryStatus, NotificationDelivery, WebhookProvider
 from helpdesk.notifications.planning import sender
 from helpdesk.notifications.repository import NotificationRepository
 from helpdesk.notifications.transports import OutgoingMail, Transport
 
 log = logging.getLogger("helpdesk.notifications")
 SWEEP_LIMIT = 500
+WEBHOOK_CHANNELS = frozenset(p.value for p in WebhookProvider)
 
 
 class DeliveryFailed(Exception):
@@ -29,6 +31,7 @@ class DeliveryFailed(Exception):
 
 
 def outgoing(delivery: NotificationDelivery) -> OutgoingMail:
+    assert delivery.channel == "email"
     return OutgoingMail(
         sender=sender(),
         to=delivery.recipient_address,
@@ -55,14 +58,23 @@ def deliver(
         return None
     delivery.attempts += 1
     try:
-        transport.send(outgoing(delivery))
+        if delivery.webhook_id is not None or delivery.channel in WEBHOOK_CHANNELS:
+            unsendable = webhooks.send(session, delivery)
+            if unsendable is not None:
+                delivery.status = DeliveryStatus.DEAD
+                delivery.last_error = unsendable
+                return None
+            used = delivery.channel
+        else:
+            transport.send(outgoing(delivery))
+            used = transport.name
     except Exception as exc:  # any transport error is retried; the message says which
         delivery.status = DeliveryStatus.FAILED
         delivery.last_error = f"{type(exc).__name__}: {exc}"[:2000]
         return exc
     delivery.status = DeliveryStatus.SENT
     delivery.sent_at = clock()
-    delivery.transport = transport.name
+    delivery.transport = used
     delivery.last_error = None
     return None
 

@@ -19,6 +19,7 @@ class Kind:
     audience: Audience
     essential: bool = False  # cannot be turned off in the preferences
     internal: bool = False  # carries internal content: only for people who may see internal notes
+    opt_in: bool = False  # off unless asked for, with its own settings (the digest)
 
 
 KINDS: tuple[Kind, ...] = (
@@ -77,6 +78,15 @@ KINDS: tuple[Kind, ...] = (
         internal=True,
     ),
 )
+DIGEST = Kind(
+    "backlog_digest",
+    "Daily backlog digest",
+    "For team leads: each morning, the open work of your teams by priority and age, unassigned"
+    " tickets and those at risk.",
+    Audience.AGENT,
+    opt_in=True,
+)
+KINDS += (DIGEST,)
 BY_KEY: dict[str, Kind] = {k.key: k for k in KINDS}
 
 
@@ -86,4 +96,4 @@ def kind(key: str) -> Kind:
 
 def kinds_for(is_agent: bool) -> list[Kind]:
     """What a user can receive: agents can also be requesters of their own tickets."""
-    return [k for k in KINDS if is_agent or k.audience is Audience.REQUESTER]
+    return [k for k in KINDS if not k.opt_in and (is_agent or k.audience is Audience.REQUESTER)]

@@ -1,12 +1,14 @@
-"""Notification tables: deliveries (one row per mail), templates (data), user preferences."""
+"""Notification tables: deliveries (one row per message), templates (data), user preferences,
+team chat webhooks (Slack, Microsoft Teams) and daily digest subscriptions."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 
 from sqlalchemy import (
     BigInteger,
+    CheckConstraint,
     ForeignKey,
     Identity,
     Index,
@@ -16,10 +18,11 @@ from sqlalchemy import (
     UniqueConstraint,
     text,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from helpdesk.db import Base
-from helpdesk.identity.models import User, str_enum
+from helpdesk.identity.models import Team, User, str_enum
 
 
 class DeliveryStatus(StrEnum):
@@ -29,26 +32,97 @@ class DeliveryStatus(StrEnum):
     DEAD = "dead"  # retries exhausted: in the dead letters until `helpdesk dlq replay`
 
 
+class WebhookProvider(StrEnum):
+    SLACK = "slack"
+    TEAMS = "teams"
+
+    @property
+    def label(self) -> str:
+        return "Slack" if self is WebhookProvider.SLACK else "Microsoft Teams"
+
+
+class TeamWebhook(Base):
+    """An incoming-webhook URL of a team's chat channel and the events posted to it. The URL
+    is a credential (anyone holding it can post to the channel): never logged, shown masked."""
+
+    __tablename__ = "team_webhooks"
+    __table_args__ = (
+        Index("ix_team_webhooks_team_id", "team_id"),
+        CheckConstraint("min_priority BETWEEN 1 AND 4", name="min_priority_range"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"))
+    provider: Mapped[WebhookProvider] = mapped_column(str_enum(WebhookProvider))
+    name: Mapped[str] = mapped_column(String(80))
+    url: Mapped[str] = mapped_column(Text)
+    events: Mapped[list[str]] = mapped_column(ARRAY(String(40)))
+    min_priority: Mapped[int] = mapped_column(SmallInteger, default=4, server_default="4")
+    is_active: Mapped[bool] = mapped_column(default=True, server_default="true")
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    updated_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None
+    )
+
+    team: Mapped[Team] = relationship(lazy="raise")
+
+
+class DigestSubscription(Base):
+    """A lead who asked for the daily backlog digest, and when it should arrive."""
+
+    __tablename__ = "digest_subscriptions"
+    __table_args__ = (CheckConstraint("hour BETWEEN 0 AND 23", name="hour_range"),)
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    hour: Mapped[int] = mapped_column(SmallInteger, default=7)
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
 class NotificationDelivery(Base):
-    """One message to one recipient for one event. The unique key (event_id, recipient_id,
-    channel) makes planning idempotent: a re-processed event never queues a second mail."""
+    """One message to one recipient: a mail to a person for an event, a post to a team's chat
+    webhook for an event, or a lead's daily digest. Unique keys make planning idempotent —
+    (event, recipient, channel), (event, webhook) and (recipient, kind, digest day): an event
+    processed twice, or two schedulers planning the same morning, never queue a second one."""
 
     __tablename__ = "notification_deliveries"
     __table_args__ = (
         UniqueConstraint("event_id", "recipient_id", "channel"),
+        Index(
+            "uq_notification_deliveries_webhook",
+            "event_id",
+            "webhook_id",
+            unique=True,
+            postgresql_where=text("webhook_id IS NOT NULL"),
+        ),
+        Index(
+            "uq_notification_deliveries_digest",
+            "recipient_id",
+            "kind",
+            "digest_date",
+            unique=True,
+            postgresql_where=text("digest_date IS NOT NULL"),
+        ),
+        CheckConstraint("channel <> 'email' OR recipient_id IS NOT NULL", name="email_has_recipient"),
         Index("ix_notification_deliveries_created", "created_at", "id"),
         Index("ix_notification_deliveries_ticket_id", "ticket_id"),
         Index("ix_notification_deliveries_queued", "enqueued_at", postgresql_where=text("status = 'queued'")),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
-    event_id: Mapped[int] = mapped_column(BigInteger)  # the outbox id of the event
+    event_id: Mapped[int | None] = mapped_column(BigInteger)  # the outbox id; None for digests
     event_type: Mapped[str] = mapped_column(String(60))
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
     kind: Mapped[str] = mapped_column(String(40))
     channel: Mapped[str] = mapped_column(String(20), default="email", server_default="email")
-    recipient_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
-    recipient_address: Mapped[str] = mapped_column(String(320))
+    recipient_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), default=None)
+    webhook_id: Mapped[int | None] = mapped_column(
+        ForeignKey("team_webhooks.id", ondelete="SET NULL"), default=None
+    )
+    digest_date: Mapped[date | None] = mapped_column(default=None)
+    recipient_address: Mapped[str] = mapped_column(String(320))  # for webhooks: "Slack · name"
     subject: Mapped[str] = mapped_column(String(300))
     body_text: Mapped[str] = mapped_column(Text)
     body_html: Mapped[str] = mapped_column(Text)
@@ -64,7 +138,7 @@ class NotificationDelivery(Base):
     enqueued_at: Mapped[datetime]  # last time a send task was sent for it (see requeue_stuck)
     sent_at: Mapped[datetime | None] = mapped_column(default=None)
 
-    recipient: Mapped[User] = relationship(lazy="raise")
+    recipient: Mapped[User | None] = relationship(lazy="raise")
 
 
 class NotificationTemplate(Base):

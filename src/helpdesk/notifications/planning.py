@@ -36,6 +36,7 @@ from helpdesk.web.templating import REQUESTER_STATUS_WORDS
 PLANNED_EVENTS = (
     EventType.TICKET_CREATED,
     EventType.TICKET_ASSIGNED,
+    EventType.TICKET_TRANSFERRED,
     EventType.MESSAGE_REPLIED,
     EventType.TICKET_STATUS_CHANGED,
     EventType.NOTE_ADDED,
@@ -156,14 +157,24 @@ def _context(
 
 
 def plan(session: Session, event: Event, *, clock: Clock = system_clock) -> list[int]:
-    """Insert the queued deliveries for one event; returns the ids of the new rows. Running it
-    again for the same event inserts nothing (unique event/recipient/channel)."""
+    """Insert the queued deliveries for one event — mails, then team chat posts; returns the
+    ids of the new rows. Running it again for the same event inserts nothing (unique keys)."""
+    from helpdesk.notifications import webhooks
+
     if event.ticket_id is None:
         return []
-    tickets = TicketRepository(session)
-    ticket = tickets.get(event.ticket_id)
+    ticket = TicketRepository(session).get(event.ticket_id)
     if ticket is None:
         return []
+    mails = _plan_mail(session, event, ticket, clock)
+    actor_id = event.payload.get("actor_id")
+    actor = IdentityRepository(session).users_by_ids([actor_id]).get(actor_id) if actor_id else None
+    posts = webhooks.plan(session, event, ticket, actor.name if actor else "the helpdesk", clock=clock)
+    return mails + posts
+
+
+def _plan_mail(session: Session, event: Event, ticket: Ticket, clock: Clock) -> list[int]:
+    tickets = TicketRepository(session)
     repo = NotificationRepository(session)
     data = event.data
     message = repo.message(int(data["message_id"])) if data.get("message_id") else None

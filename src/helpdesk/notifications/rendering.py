@@ -2,8 +2,9 @@
 
 Templates are data (ARCHITECTURE rule 6), so they are compiled with
 jinja2.sandbox.SandboxedEnvironment: no access to Python internals, no file loader, HTML
-autoescaped. The variables a template may use are listed in CONTEXT_DOC and shown beside the
-editor; SAMPLE_CONTEXT is what the preview and the save-time check render against.
+autoescaped. The variables a template may use are listed in doc_for(kind) and shown beside the
+editor; sample_for(kind) is what the preview and the save-time check render against. Ticket
+mails share one context; the lead's backlog digest has its own.
 """
 
 from __future__ import annotations
@@ -96,6 +97,72 @@ SAMPLE_CONTEXT: dict[str, Any] = {
 }
 
 
+DIGEST_KIND = "backlog_digest"
+
+DIGEST_CONTEXT_DOC: tuple[tuple[str, str], ...] = (
+    ("digest.date", "The day of the digest, e.g. Friday 27 November 2026"),
+    ("digest.total_open", "Open tickets across the lead's teams"),
+    ("digest.total_at_risk", "How many of them need attention"),
+    ("digest.teams", "One entry per team (loop: {% for team in digest.teams %})"),
+    ("team.name / team.url", "The team and a link to its backlog"),
+    ("team.open, team.unassigned, team.waiting", "Open, unassigned, and waiting on someone else"),
+    ("team.p1 … team.p4", "Open tickets by priority"),
+    ("team.over_1d, team.over_3d, team.over_7d", "Open tickets older than 1, 3 and 7 days"),
+    ("team.oldest_age", "Age of the oldest open ticket, e.g. 9 days"),
+    ("team.at_risk", "Tickets needing attention: P1/P2 without a first response, unassigned over a day"),
+    ("ticket.reference, .subject, .priority, .age, .assignee, .reason, .url", "Inside team.at_risk"),
+    ("recipient.name", "The lead"),
+    ("site.name / site.url", "The product name and address"),
+    ("preferences_url", "Where the lead changes or stops the digest"),
+)
+
+_SAMPLE_AT_RISK = {
+    "reference": "HD-1042",
+    "subject": "VPN drops every few minutes",
+    "priority": "P1 · Critical",
+    "age": "3 hours",
+    "assignee": "Ian Agent",
+    "reason": "No first response yet",
+    "url": "https://helpdesk.example.com/console/tickets/1042",
+}
+DIGEST_SAMPLE: dict[str, Any] = {
+    "digest": {
+        "date": "Friday 27 November 2026",
+        "total_open": 42,
+        "total_at_risk": 1,
+        "teams": [
+            {
+                "name": "IT",
+                "url": "https://helpdesk.example.com/console/teams/it",
+                "open": 42,
+                "unassigned": 5,
+                "waiting": 7,
+                "p1": 1,
+                "p2": 6,
+                "p3": 30,
+                "p4": 5,
+                "over_1d": 20,
+                "over_3d": 9,
+                "over_7d": 2,
+                "oldest_age": "9 days",
+                "at_risk": [_SAMPLE_AT_RISK],
+            }
+        ],
+    },
+    "recipient": {"name": "Lena Lead", "email": "lead.it@example.com"},
+    "site": {"name": "Helpdesk", "url": "https://helpdesk.example.com"},
+    "preferences_url": "https://helpdesk.example.com/account/notifications",
+}
+
+
+def sample_for(kind: str) -> dict[str, Any]:
+    return DIGEST_SAMPLE if kind == DIGEST_KIND else SAMPLE_CONTEXT
+
+
+def doc_for(kind: str) -> tuple[tuple[str, str], ...]:
+    return DIGEST_CONTEXT_DOC if kind == DIGEST_KIND else CONTEXT_DOC
+
+
 def _sandbox(*, html: bool, strict: bool) -> SandboxedEnvironment:
     return SandboxedEnvironment(
         autoescape=html,
@@ -124,9 +191,9 @@ def _env(name: str, *, strict: bool) -> SandboxedEnvironment:
     return _TEXT_STRICT if strict else _TEXT
 
 
-def check(source: TemplateSource) -> dict[str, str]:
+def check(source: TemplateSource, kind: str = "request_received") -> dict[str, str]:
     """Field errors for a template about to be saved: syntax errors with their line number,
-    then unknown variables and sandbox violations found by rendering the sample ticket."""
+    then unknown variables and sandbox violations found by rendering the kind's sample."""
     errors: dict[str, str] = {}
     for name in FIELDS:
         text = source.field(name)
@@ -137,7 +204,7 @@ def check(source: TemplateSource) -> dict[str, str]:
             errors[name] = f"Line {exc.lineno}: {exc.message}"
             continue
         try:
-            template.render(SAMPLE_CONTEXT)
+            template.render(sample_for(kind))
         except TemplateError as exc:
             errors[name] = _runtime_error(exc)
     if "subject" not in errors and not source.subject.strip():
@@ -190,9 +257,9 @@ def render(source: TemplateSource, context: dict[str, Any]) -> Rendered:
     return Rendered(subject=subject or "(no subject)", text=text, html=html)
 
 
-def render_sample(source: TemplateSource) -> tuple[Rendered | None, dict[str, str]]:
-    """For the live preview: the sample ticket rendered, or the errors check() finds."""
-    errors = check(source)
+def render_sample(source: TemplateSource, kind: str) -> tuple[Rendered | None, dict[str, str]]:
+    """For the live preview: the kind's sample rendered, or the errors check() finds."""
+    errors = check(source, kind)
     if errors:
         return None, errors
-    return render(source, SAMPLE_CONTEXT), {}
+    return render(source, sample_for(kind)), {}

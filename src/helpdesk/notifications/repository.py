@@ -4,21 +4,23 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import delete, func, select, text, tuple_
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session, joinedload
 
 from helpdesk.audit.models import AdminChange
-from helpdesk.identity.models import TeamMember
+from helpdesk.identity.models import TeamMember, User
 from helpdesk.messaging.models import TicketMessage
 from helpdesk.notifications.models import (
     DeliveryStatus,
+    DigestSubscription,
     NotificationDelivery,
     NotificationPreference,
     NotificationTemplate,
+    TeamWebhook,
 )
 
 
@@ -46,6 +48,31 @@ class NotificationRepository:
             insert(NotificationDelivery)
             .values(**values)
             .on_conflict_do_nothing(index_elements=["event_id", "recipient_id", "channel"])
+            .returning(NotificationDelivery.id)
+        )
+        return self.session.scalar(stmt)
+
+    def insert_digest(self, values: dict[str, Any]) -> int | None:
+        """The new row's id, or None when this lead already has this day's digest."""
+        stmt = (
+            insert(NotificationDelivery)
+            .values(**values)
+            .on_conflict_do_nothing(
+                index_elements=["recipient_id", "kind", "digest_date"],
+                index_where=text("digest_date IS NOT NULL"),
+            )
+            .returning(NotificationDelivery.id)
+        )
+        return self.session.scalar(stmt)
+
+    def insert_webhook_delivery(self, values: dict[str, Any]) -> int | None:
+        """The new row's id, or None when this event was already planned for this webhook."""
+        stmt = (
+            insert(NotificationDelivery)
+            .values(**values)
+            .on_conflict_do_nothing(
+                index_elements=["event_id", "webhook_id"], index_where=text("webhook_id IS NOT NULL")
+            )
             .returning(NotificationDelivery.id)
         )
         return self.session.scalar(stmt)
@@ -157,6 +184,73 @@ class NotificationRepository:
                 index_elements=["user_id", "kind"], set_={"enabled": stmt.excluded.enabled}
             )
         )
+
+    # --- digests ---------------------------------------------------------------------
+    def digest_subscription(self, user_id: int) -> DigestSubscription | None:
+        return self.session.get(DigestSubscription, user_id)
+
+    def save_digest_subscription(
+        self, user_id: int, hour: int, timezone: str, now: datetime
+    ) -> DigestSubscription:
+        stmt = insert(DigestSubscription).values(
+            user_id=user_id, hour=hour, timezone=timezone, created_at=now, updated_at=now
+        )
+        self.session.execute(
+            stmt.on_conflict_do_update(
+                index_elements=["user_id"], set_={"hour": hour, "timezone": timezone, "updated_at": now}
+            )
+        )
+        found = self.session.get(DigestSubscription, user_id, populate_existing=True)
+        assert found is not None
+        return found
+
+    def delete_digest_subscription(self, user_id: int) -> None:
+        self.session.execute(delete(DigestSubscription).where(DigestSubscription.user_id == user_id))
+
+    def digest_subscribers(self) -> list[tuple[DigestSubscription, User]]:
+        stmt = select(DigestSubscription, User).join(User, User.id == DigestSubscription.user_id)
+        return [(sub, user) for sub, user in self.session.execute(stmt.order_by(DigestSubscription.user_id))]
+
+    def digests_planned(self, kind: str, wanted: set[tuple[int, date]]) -> set[tuple[int, date]]:
+        if not wanted:
+            return set()
+        stmt = select(NotificationDelivery.recipient_id, NotificationDelivery.digest_date).where(
+            NotificationDelivery.kind == kind,
+            tuple_(NotificationDelivery.recipient_id, NotificationDelivery.digest_date).in_(list(wanted)),
+        )
+        return {(int(u), d) for u, d in self.session.execute(stmt) if u is not None and d is not None}
+
+    # --- team webhooks -----------------------------------------------------------------
+    def webhooks(self, team_id: int | None = None) -> list[TeamWebhook]:
+        stmt = select(TeamWebhook).options(joinedload(TeamWebhook.team))
+        if team_id is not None:
+            stmt = stmt.where(TeamWebhook.team_id == team_id)
+        return list(self.session.scalars(stmt.order_by(TeamWebhook.team_id, TeamWebhook.id)))
+
+    def active_webhooks(self, team_id: int) -> list[TeamWebhook]:
+        stmt = select(TeamWebhook).where(TeamWebhook.team_id == team_id, TeamWebhook.is_active.is_(True))
+        return list(self.session.scalars(stmt.order_by(TeamWebhook.id)))
+
+    def webhook(self, webhook_id: int) -> TeamWebhook | None:
+        return self.session.scalar(
+            select(TeamWebhook).where(TeamWebhook.id == webhook_id).options(joinedload(TeamWebhook.team))
+        )
+
+    def add(self, row: TeamWebhook) -> None:
+        self.session.add(row)
+        self.session.flush()
+
+    def delete_webhook(self, row: TeamWebhook) -> None:
+        self.session.delete(row)
+
+    def webhook_deliveries(self, webhook_id: int, *, limit: int) -> list[NotificationDelivery]:
+        stmt = (
+            select(NotificationDelivery)
+            .where(NotificationDelivery.webhook_id == webhook_id)
+            .order_by(NotificationDelivery.id.desc())
+            .limit(limit)
+        )
+        return list(self.session.scalars(stmt))
 
     # --- what planning reads from other modules ---------------------------------------
     def team_ids_by_user(self, user_ids: Sequence[int]) -> dict[int, frozenset[int]]:

@@ -4,6 +4,7 @@ the admin settings pages for templates (/settings/notifications) and the mail lo
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from litestar import Request, Response, get, post
@@ -14,9 +15,9 @@ from sqlalchemy.orm import Session
 
 from helpdesk.errors import ValidationFailed
 from helpdesk.identity.viewer import Viewer
-from helpdesk.notifications import kinds, service
-from helpdesk.notifications.models import DeliveryStatus
-from helpdesk.notifications.rendering import CONTEXT_DOC, FIELD_LABELS, TemplateSource
+from helpdesk.notifications import digests, kinds, service, webhooks
+from helpdesk.notifications.models import DeliveryStatus, TeamWebhook, WebhookProvider
+from helpdesk.notifications.rendering import FIELD_LABELS, TemplateSource, doc_for
 from helpdesk.tickets.routes.forms import text
 from helpdesk.tickets.workspace import console_nav
 from helpdesk.web.deps import CurrentViewer, DbSession, FormData
@@ -52,15 +53,37 @@ def _settings_page(
 
 
 def _preferences_page(
-    request: Request[Any, Any, Any], db: Session, viewer: Viewer, *, status_code: int = 200
+    request: Request[Any, Any, Any],
+    db: Session,
+    viewer: Viewer,
+    *,
+    status_code: int = 200,
+    digest_form: dict[str, str] | None = None,
+    digest_errors: dict[str, str] | None = None,
 ) -> Template:
     nav = console_nav(db, viewer).context("") if viewer.is_agent else {"active_nav": ""}
+    digest: dict[str, Any] = {"allowed": digests.may_subscribe(viewer)}
+    if digest["allowed"]:
+        sub = digests.subscription(db, viewer)
+        digest |= {
+            "subscribed": sub is not None,
+            "next_at": digests.next_due(sub, datetime.now(UTC)) if sub else None,
+            "form": digest_form
+            or {
+                "digest_hour": str(sub.hour if sub else digests.DEFAULT_HOUR),
+                "digest_timezone": sub.timezone if sub else "UTC",
+            },
+            "errors": digest_errors or {},
+            "hours": [(str(h), f"{h:02d}:00") for h in range(24)],
+            "timezones": digests.timezones(),
+        }
     return render(
         request,
         viewer,
         T + "preferences.html.j2",
         status_code=status_code,
         rows=service.preferences(db, viewer),
+        digest=digest,
         **nav,
     )
 
@@ -75,6 +98,27 @@ def save_preferences(db: DbSession, viewer: CurrentViewer, form: FormData) -> Re
     enabled = {v for v in form.getall("enabled", []) if isinstance(v, str) and v in kinds.BY_KEY}
     off = service.save_preferences(db, viewer, enabled)
     words = "You get every notification." if off == 0 else f"Saved. {off} kind(s) of mail turned off."
+    return redirect("/account/notifications", flash=Flash("success", words))
+
+
+@post("/account/notifications/digest", include_in_schema=False, sync_to_thread=True)
+def save_digest(
+    request: Request[Any, Any, Any], db: DbSession, viewer: CurrentViewer, form: FormData
+) -> Response[Any]:
+    if text(form, "action") == "unsubscribe":
+        digests.unsubscribe(db, viewer)
+        return redirect(
+            "/account/notifications", flash=Flash("success", "You no longer get the backlog digest.")
+        )
+    values = {"digest_hour": text(form, "digest_hour"), "digest_timezone": text(form, "digest_timezone")}
+    try:
+        sub = digests.subscribe(db, viewer, hour=values["digest_hour"], timezone=values["digest_timezone"])
+    except ValidationFailed as exc:
+        db.rollback()
+        return _preferences_page(
+            request, db, viewer, status_code=422, digest_form=values, digest_errors=exc.fields
+        )
+    words = f"You get the backlog digest every day at {sub.hour:02d}:00 ({sub.timezone})."
     return redirect("/account/notifications", flash=Flash("success", words))
 
 
@@ -109,7 +153,7 @@ def _edit_page(
 ) -> Template:
     view = service.get_template(db, viewer, key)
     shown = source or view.source
-    rendered, preview_errors = service.preview(viewer, shown)
+    rendered, preview_errors = service.preview(viewer, key, shown)
     return _settings_page(
         request,
         db,
@@ -122,7 +166,7 @@ def _edit_page(
         errors=errors or {},
         rendered=rendered,
         preview_errors=preview_errors,
-        context_doc=CONTEXT_DOC,
+        context_doc=doc_for(key),
         field_labels=FIELD_LABELS,
         history=service.template_history(db, viewer, key),
     )
@@ -157,7 +201,7 @@ def template_preview(
     source = _source(form)
     if not is_htmx(request):
         return _edit_page(request, db, viewer, kind, source=source)
-    rendered, errors = service.preview(viewer, source)
+    rendered, errors = service.preview(viewer, kind, source)
     return render(
         request,
         viewer,
@@ -230,9 +274,144 @@ def mail_log_entry(
     )
 
 
+# --- chat webhooks -----------------------------------------------------------------------
+
+
+def _webhook_form(form: FormMultiDict) -> webhooks.WebhookForm:
+    return webhooks.WebhookForm(
+        team_id=text(form, "team_id"),
+        provider=text(form, "provider"),
+        name=text(form, "name"),
+        url=text(form, "url"),
+        events=tuple(v for v in form.getall("events", []) if isinstance(v, str)),
+        min_priority=text(form, "min_priority") or "4",
+        is_active=text(form, "is_active") == "1",
+    )
+
+
+def _webhook_page(
+    request: Request[Any, Any, Any],
+    db: Session,
+    viewer: Viewer,
+    hook: TeamWebhook | None,
+    *,
+    form: webhooks.WebhookForm | None = None,
+    errors: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> Template:
+    teams = webhooks.manageable_teams(db, viewer)
+    if form is None:
+        form = webhooks.WebhookForm(
+            team_id=str(hook.team_id if hook else (teams[0].id if teams else "")),
+            provider=hook.provider.value if hook else WebhookProvider.SLACK.value,
+            name=hook.name if hook else "",
+            url="",
+            events=tuple(hook.events) if hook else webhooks.DEFAULT_TRIGGERS,
+            min_priority=str(hook.min_priority if hook else 4),
+            is_active=hook.is_active if hook else True,
+        )
+    return _settings_page(
+        request,
+        db,
+        viewer,
+        "webhook_edit.html.j2",
+        tab="webhooks",
+        status_code=status_code,
+        hook=hook,
+        form=form,
+        errors=errors or {},
+        teams=[(str(t.id), t.name) for t in teams],
+        providers=[(p.value, p.label) for p in WebhookProvider],
+        triggers=webhooks.TRIGGERS,
+        deliveries=webhooks.recent_deliveries(db, viewer, hook.id) if hook else [],
+        mask=webhooks.mask,
+    )
+
+
+@get("/settings/webhooks", include_in_schema=False, sync_to_thread=True)
+def webhooks_page(request: Request[Any, Any, Any], db: DbSession, viewer: CurrentViewer) -> Template:
+    return _settings_page(
+        request,
+        db,
+        viewer,
+        "webhooks.html.j2",
+        tab="webhooks",
+        hooks=webhooks.list_webhooks(db, viewer),
+        triggers={t.key: t.label for t in webhooks.TRIGGERS},
+        mask=webhooks.mask,
+    )
+
+
+@get("/settings/webhooks/new", include_in_schema=False, sync_to_thread=True)
+def webhook_new(request: Request[Any, Any, Any], db: DbSession, viewer: CurrentViewer) -> Template:
+    webhooks.list_webhooks(db, viewer)  # 404 for people who manage no team
+    return _webhook_page(request, db, viewer, None)
+
+
+@post("/settings/webhooks/new", include_in_schema=False, sync_to_thread=True)
+def webhook_create(
+    request: Request[Any, Any, Any], db: DbSession, viewer: CurrentViewer, form: FormData
+) -> Response[Any]:
+    values = _webhook_form(form)
+    try:
+        hook = webhooks.create_webhook(db, viewer, values)
+    except ValidationFailed as exc:
+        db.rollback()
+        return _webhook_page(request, db, viewer, None, form=values, errors=exc.fields, status_code=422)
+    return redirect(f"/settings/webhooks/{hook.id}", flash=Flash("success", f"Webhook “{hook.name}” added."))
+
+
+@get("/settings/webhooks/{webhook_id:int}", include_in_schema=False, sync_to_thread=True)
+def webhook_edit(
+    request: Request[Any, Any, Any], db: DbSession, viewer: CurrentViewer, webhook_id: FromPath[int]
+) -> Template:
+    return _webhook_page(request, db, viewer, webhooks.get_webhook(db, viewer, webhook_id))
+
+
+@post("/settings/webhooks/{webhook_id:int}", include_in_schema=False, sync_to_thread=True)
+def webhook_save(
+    request: Request[Any, Any, Any],
+    db: DbSession,
+    viewer: CurrentViewer,
+    form: FormData,
+    webhook_id: FromPath[int],
+) -> Response[Any]:
+    values = _webhook_form(form)
+    try:
+        hook = webhooks.update_webhook(db, viewer, webhook_id, values)
+    except ValidationFailed as exc:
+        db.rollback()
+        hook = webhooks.get_webhook(db, viewer, webhook_id)
+        return _webhook_page(request, db, viewer, hook, form=values, errors=exc.fields, status_code=422)
+    return redirect(f"/settings/webhooks/{hook.id}", flash=Flash("success", f"Webhook “{hook.name}” saved."))
+
+
+@post("/settings/webhooks/{webhook_id:int}/delete", include_in_schema=False, sync_to_thread=True)
+def webhook_delete(db: DbSession, viewer: CurrentViewer, webhook_id: FromPath[int]) -> Response[Any]:
+    name = webhooks.delete_webhook(db, viewer, webhook_id)
+    return redirect("/settings/webhooks", flash=Flash("success", f"Webhook “{name}” removed."))
+
+
+@post("/settings/webhooks/{webhook_id:int}/test", include_in_schema=False, sync_to_thread=True)
+def webhook_test(db: DbSession, viewer: CurrentViewer, webhook_id: FromPath[int]) -> Response[Any]:
+    webhooks.send_test(db, viewer, webhook_id)
+    return redirect(
+        f"/settings/webhooks/{webhook_id}",
+        flash=Flash("info", "Test message queued; its result appears under Recent posts."),
+    )
+
+
 routes = [
     preferences_page,
     save_preferences,
+    save_digest,
+    webhooks_page,
+    webhook_new,
+    webhook_create,
+    webhook_edit,
+    webhook_save,
+    webhook_delete,
+    webhook_test,
     templates_page,
     template_edit,
     template_save,

@@ -95,7 +95,7 @@ def _write(
 ) -> NotificationTemplate:
     require_admin(viewer)
     kind = _kind(key)
-    errors = render_sample(source)[1]
+    errors = render_sample(source, kind.key)[1]
     if errors:
         raise ValidationFailed("The template has errors; nothing was saved.", fields=errors)
     ensure_templates(session, clock=clock)
@@ -137,9 +137,9 @@ def reset_template(
     return _write(session, viewer, key, default_source(_kind(key).key), "reset", clock)
 
 
-def preview(viewer: Viewer, source: TemplateSource) -> tuple[Rendered | None, dict[str, str]]:
+def preview(viewer: Viewer, key: str, source: TemplateSource) -> tuple[Rendered | None, dict[str, str]]:
     require_admin(viewer)
-    return render_sample(source)
+    return render_sample(source, _kind(key).key)
 
 
 # --- preferences ---------------------------------------------------------------------

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Select, false, func, or_, select, tuple_
 from sqlalchemy.orm import Session, joinedload
@@ -26,6 +28,23 @@ from helpdesk.tickets.models import (
 
 ACTIVE_CATEGORIES = (StatusCategory.NEW, StatusCategory.OPEN, StatusCategory.PENDING)
 DONE_CATEGORIES = (StatusCategory.RESOLVED, StatusCategory.CLOSED)
+
+
+@dataclass
+class TeamBacklog:
+    """One team's open work for the lead's digest."""
+
+    team_id: int
+    open: int = 0
+    by_priority: dict[int, int] = field(default_factory=lambda: {1: 0, 2: 0, 3: 0, 4: 0})
+    unassigned: int = 0
+    waiting: int = 0  # in a pending status (on the requester or a vendor)
+    older_than: dict[int, int] = field(default_factory=lambda: {1: 0, 3: 0, 7: 0})  # days -> count
+    oldest_at: datetime | None = None
+
+
+AGING_DAYS = (1, 3, 7)
+UNASSIGNED_AT_RISK = timedelta(hours=24)
 
 
 @dataclass(frozen=True)
@@ -187,6 +206,62 @@ class TicketRepository:
             .group_by(Ticket.team_id)
         )
         return {team_id: n for team_id, n in self.session.execute(stmt) if team_id is not None}
+
+    def backlog_summary(self, team_ids: Sequence[int], now: datetime) -> dict[int, TeamBacklog]:
+        """Open tickets per team in one grouped scan: by priority, unassigned, waiting, aging."""
+        if not team_ids:
+            return {}
+        active = select(Status.id).where(Status.category.in_(ACTIVE_CATEGORIES))
+        pending = select(Status.id).where(Status.category == StatusCategory.PENDING)
+        counts = [func.count().filter(Ticket.priority == p) for p in (1, 2, 3, 4)]
+        aging = [func.count().filter(Ticket.created_at < now - timedelta(days=d)) for d in AGING_DAYS]
+        stmt = (
+            select(
+                Ticket.team_id,
+                func.count(),
+                func.count().filter(Ticket.assignee_id.is_(None)),
+                func.count().filter(Ticket.status_id.in_(pending)),
+                func.min(Ticket.created_at),
+                *counts,
+                *aging,
+            )
+            .where(Ticket.team_id.in_(team_ids), Ticket.status_id.in_(active))
+            .group_by(Ticket.team_id)
+        )
+        found = {t: TeamBacklog(t) for t in team_ids}
+        for row in self.session.execute(stmt):
+            values: list[Any] = list(row)
+            team_id = int(values[0])
+            found[team_id] = TeamBacklog(
+                team_id=team_id,
+                open=values[1],
+                unassigned=values[2],
+                waiting=values[3],
+                oldest_at=values[4],
+                by_priority=dict(zip((1, 2, 3, 4), values[5:9], strict=True)),
+                older_than=dict(zip(AGING_DAYS, values[9:12], strict=True)),
+            )
+        return found
+
+    def at_risk(self, team_id: int, now: datetime, *, limit: int) -> list[Ticket]:
+        """Open tickets of a team that need a lead's eye: P1/P2 with no first response yet,
+        and anything unassigned for more than a day. Most urgent, then oldest, first."""
+        active = select(Status.id).where(Status.category.in_(ACTIVE_CATEGORIES))
+        stmt = (
+            select(Ticket)
+            .options(joinedload(Ticket.assignee))
+            .where(
+                Ticket.team_id == team_id,
+                Ticket.status_id.in_(active),
+                or_(
+                    (Ticket.priority <= 2) & Ticket.first_response_at.is_(None),
+                    Ticket.assignee_id.is_(None) & (Ticket.created_at < now - UNASSIGNED_AT_RISK),
+                ),
+            )
+            .order_by(Ticket.priority, Ticket.created_at, Ticket.id)
+            .limit(limit)
+        )
+        return list(self.session.scalars(stmt))
 
     # --- workflow configuration -----------------------------------------------------
     def status_by_key(self, key: str) -> Status | None:

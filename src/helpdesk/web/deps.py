@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import logging
 from collections.abc import AsyncGenerator
 from typing import Any
 
@@ -15,8 +16,11 @@ from sqlalchemy.orm import Session
 
 from helpdesk.db import new_session
 from helpdesk.errors import Forbidden, Unauthenticated
+from helpdesk.events.broker import AFTER_COMMIT
 from helpdesk.identity import service as identity
 from helpdesk.identity.viewer import Viewer
+
+log = logging.getLogger("helpdesk.web")
 
 # Handler parameters name their dependencies explicitly (Litestar 3 drops inferred ones).
 DbSession = NamedDependency[Session]
@@ -43,6 +47,11 @@ async def provide_db() -> AsyncGenerator[Session, None]:
         raise
     finally:
         await anyio.to_thread.run_sync(session.close)
+    for hook in session.info.pop(AFTER_COMMIT, []):
+        try:
+            await anyio.to_thread.run_sync(hook)
+        except Exception:  # e.g. Redis is down: the row is committed and a sweep picks it up
+            log.exception("after-commit hook failed")
 
 
 async def read_form(request: Request[Any, Any, Any]) -> FormMultiDict:
