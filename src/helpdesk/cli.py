@@ -131,7 +131,7 @@ def _scheduler(args: argparse.Namespace) -> int:
     from helpdesk.jobs import JOBS
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    ran = run(JOBS, once=args.once)
+    ran = run(JOBS, once=args.once, tick_seconds=args.tick)
     if args.once:
         print(f"ran {ran} due job(s)")
     return 0
@@ -247,6 +247,7 @@ def build_parser() -> argparse.ArgumentParser:
         "scheduler", help="run the periodic jobs (digests, sweeps, retention); one leader among copies"
     )
     scheduler.add_argument("--once", action="store_true", help="run the jobs that are due now, then exit")
+    scheduler.add_argument("--tick", type=float, default=5.0, help="seconds between checks (default 5)")
     scheduler.set_defaults(fn=_scheduler)
 
     dlq = sub.add_parser("dlq", help="dead letters").add_subparsers(dest="dlq_command", required=True)

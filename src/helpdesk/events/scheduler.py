@@ -112,7 +112,13 @@ class Leader:
         self.conn, self.held = None, False
 
 
-def run(jobs: Sequence[Job], stop: threading.Event | None = None, *, once: bool = False) -> int:
+def run(
+    jobs: Sequence[Job],
+    stop: threading.Event | None = None,
+    *,
+    once: bool = False,
+    tick_seconds: float = TICK_SECONDS,
+) -> int:
     """Run jobs as they fall due while this copy is the leader, until stopped. With once, run
     what is due now (if leader) and return. Returns how many jobs ran."""
     stop = stop or threading.Event()
@@ -140,7 +146,7 @@ def run(jobs: Sequence[Job], stop: threading.Event | None = None, *, once: bool 
                     log.exception("scheduler tick failed")
             if once:
                 break
-            stop.wait(TICK_SECONDS)
+            stop.wait(tick_seconds)
     finally:
         leader.release()
     log.info("scheduler stopped")
