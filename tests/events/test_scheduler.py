@@ -71,6 +71,17 @@ def test_jobs_run_when_due_and_their_outcome_is_recorded(engine: Engine) -> None
         assert rows["test.ok"].last_error is None
         assert rows["test.broken"].last_ok_at is None
         assert rows["test.broken"].last_error == "RuntimeError: disk full"
+
+        from prometheus_client import generate_latest
+
+        from helpdesk.events import metrics
+
+        metrics.register()
+        body = generate_latest().decode()
+        line = 'helpdesk_scheduler_job_last_success_timestamp_seconds{job="test.ok"} '
+        value = next(x for x in body.splitlines() if x.startswith(line)).split()[1]
+        assert float(value) == clock[0].timestamp()
+        assert 'job="test.broken"' not in body  # never succeeded
     finally:
         with Session(engine) as s, s.begin():
             s.execute(text("DELETE FROM scheduler_jobs WHERE name LIKE 'test.%'"))
@@ -147,15 +158,16 @@ def test_two_schedulers_elect_one_leader_and_fail_over(
 ) -> None:
     env, engine = scheduler_env
     logs = [tmp_path / "a.log", tmp_path / "b.log"]
+    files = [log.open("w") for log in logs]
     procs = [
         subprocess.Popen(
             [BIN / "helpdesk", "scheduler", "--tick", "0.3"],
             env=env,
-            stdout=log.open("w"),
+            stdout=file,
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-        for log in logs
+        for file in files
     ]
     try:
         _wait(lambda: sum(_log_has(p, "this scheduler is the leader") for p in logs) == 1)
@@ -192,3 +204,5 @@ def test_two_schedulers_elect_one_leader_and_fail_over(
                 proc.wait(10)
             except subprocess.TimeoutExpired:
                 proc.kill()
+        for file in files:
+            file.close()

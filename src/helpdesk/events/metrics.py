@@ -63,6 +63,12 @@ class BackboneCollector(Collector):
                     )
                 ).one()
                 dead = conn.scalar(text("SELECT count(*) FROM dead_letters WHERE replayed_at IS NULL"))
+                jobs = conn.execute(
+                    text(
+                        "SELECT name, extract(epoch FROM last_ok_at) FROM scheduler_jobs "
+                        "WHERE last_ok_at IS NOT NULL"
+                    )
+                ).all()
         except Exception:  # a scrape must not fail because the database is away
             log.warning("metrics: database unavailable")
             return
@@ -73,6 +79,14 @@ class BackboneCollector(Collector):
             value=float(oldest),
         )
         yield GaugeMetricFamily("helpdesk_dead_letters", "Dead letters waiting for replay.", value=dead or 0)
+        last_ok = GaugeMetricFamily(
+            "helpdesk_scheduler_job_last_success_timestamp_seconds",
+            "When each scheduled job last succeeded (alert when it falls behind its interval).",
+            labels=["job"],
+        )
+        for name, at in jobs:
+            last_ok.add_metric([name], float(at))
+        yield last_ok
 
     def _queues(self) -> Iterator[Metric]:
         depth = GaugeMetricFamily("helpdesk_queue_depth", "Messages waiting in a queue.", labels=["queue"])

@@ -10,6 +10,7 @@ so a restarted leader does not run an hourly job again straight away.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import signal
 import threading
@@ -107,7 +108,12 @@ class Leader:
         return self.held
 
     def release(self) -> None:
+        """Give up leadership now: unlock explicitly, since the server notices a closed
+        connection (and frees its locks) a moment after the client has moved on."""
         if self.conn is not None and not self.conn.closed:
+            with contextlib.suppress(psycopg.Error):
+                if self.held:
+                    self.conn.execute("SELECT pg_advisory_unlock(%s)", (LEADER_LOCK,))
             self.conn.close()
         self.conn, self.held = None, False
 
