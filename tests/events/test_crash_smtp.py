@@ -24,11 +24,10 @@ are placed deterministically rather than by timing:
 A killed worker's send tasks are recovered by the stuck-delivery sweep (`helpdesk
 notifications requeue`; the scheduler runs it every minute for deliveries queued 5 minutes),
 run here once with --older-than 0 instead of waiting; it also sends duplicate tasks for
-deliveries whose task is still queued, which must be no-ops. Dramatiq's own recovery of a dead
-worker's unacknowledged messages (after HEARTBEAT_TIMEOUT_MS) is not relied on: dramatiq 2
-counts maintenance_chance per million broker calls, so broker.MAINTENANCE_CHANCE = 20 runs it
-on about 1 call in 50,000, i.e. not within a test's time. That is also why the worker is only
-killed once every event is planned: a plan message stranded with a dead worker has no sweep.
+deliveries whose task is still queued, which must be no-ops. Dramatiq also hands a dead
+worker's unacknowledged messages back once its heartbeat is HEARTBEAT_TIMEOUT_MS old (that is
+what recovers plan messages; tests/events/test_crash.py kills workers mid-plan); whichever
+comes first, the row lock and the sent status keep it to one mail.
 """
 
 from __future__ import annotations
