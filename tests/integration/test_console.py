@@ -253,6 +253,20 @@ def test_backlog_keyset_pagination(app_client: Client, db: Session, factory: Fac
     assert "Back to the newest" in plain.text
 
 
+def test_backlog_count_is_capped(
+    app_client: Client, factory: Factory, w: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from helpdesk.tickets.routes import console
+
+    for i in range(3):
+        factory.ticket(w.emp, team=w.it, subject=f"Capped {i}")
+    client = app_client(w.agent)
+    monkeypatch.setattr(console, "COUNT_CAP", 2)
+    assert "<strong>2+</strong> tickets" in client.get(f"/console/teams/{w.it.slug}").text
+    monkeypatch.setattr(console, "COUNT_CAP", 1000)
+    assert "<strong>4</strong> tickets" in client.get(f"/console/teams/{w.it.slug}").text
+
+
 def test_backlog_bad_cursor_is_a_clear_error(app_client: Client, w: World) -> None:
     response = app_client(w.agent).get(f"/console/teams/{w.it.slug}?cursor=nonsense")
     assert response.status_code == 422

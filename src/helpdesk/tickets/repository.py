@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Select, false, func, or_, select, tuple_
 from sqlalchemy.orm import Session, joinedload
@@ -26,6 +26,8 @@ from helpdesk.tickets.models import (
     TicketWatcher,
 )
 
+_STATUS_IDS = "helpdesk.status_ids"
+_S = TypeVar("_S", bound=Select[Any])
 ACTIVE_CATEGORIES = (StatusCategory.NEW, StatusCategory.OPEN, StatusCategory.PENDING)
 DONE_CATEGORIES = (StatusCategory.RESOLVED, StatusCategory.CLOSED)
 
@@ -45,6 +47,7 @@ class TeamBacklog:
 
 AGING_DAYS = (1, 3, 7)
 UNASSIGNED_AT_RISK = timedelta(hours=24)
+NAV_COUNT_CAP = 999
 
 
 @dataclass(frozen=True)
@@ -107,8 +110,17 @@ class TicketRepository:
         return self.session.get(TicketWatcher, (ticket_id, user_id))
 
     # --- lists ----------------------------------------------------------------------
+    def status_ids(self, categories: Sequence[StatusCategory]) -> list[int]:
+        """Ids of the statuses in these categories, looked up once per session: as literals in
+        the list queries they let the planner walk one index in order (docs/PERFORMANCE.md §3)."""
+        cache: dict[tuple[StatusCategory, ...], list[int]] = self.session.info.setdefault(_STATUS_IDS, {})
+        key = tuple(categories)
+        if key not in cache:
+            cache[key] = list(self.session.scalars(select(Status.id).where(Status.category.in_(key))))
+        return cache[key]
+
     def page(self, viewer: Viewer, filters: TicketFilters, cursor: Cursor | None = None) -> TicketPage:
-        stmt = _with_row_relations(select(Ticket)).where(visible_tickets(viewer))
+        stmt = _with_row_relations(select(Ticket)).where(visible_tickets(viewer, team_id=filters.team_id))
         stmt = self._apply(stmt, viewer, filters)
         if cursor is not None:
             stmt = stmt.where(tuple_(Ticket.updated_at, Ticket.id) < tuple_(cursor.updated_at, cursor.id))
@@ -119,12 +131,12 @@ class TicketRepository:
         nxt = Cursor(rows[-1].updated_at, rows[-1].id).encode() if more and rows else None
         return TicketPage(rows, nxt)
 
-    def _apply(self, stmt: Select[Ticket], viewer: Viewer, f: TicketFilters) -> Select[Ticket]:
+    def _apply(self, stmt: _S, viewer: Viewer, f: TicketFilters) -> _S:
         if f.mine:
             stmt = stmt.where(Ticket.requester_id == viewer.id)
         if f.state in ("open", "closed"):
             wanted = ACTIVE_CATEGORIES if f.state == "open" else DONE_CATEGORIES
-            stmt = stmt.where(Ticket.status_id.in_(select(Status.id).where(Status.category.in_(wanted))))
+            stmt = stmt.where(Ticket.status_id.in_(self.status_ids(wanted)))
         if f.status_keys:
             stmt = stmt.where(Ticket.status_id.in_(select(Status.id).where(Status.key.in_(f.status_keys))))
         if f.team_id is not None:
@@ -150,8 +162,13 @@ class TicketRepository:
             stmt = stmt.where(or_(text_match, Ticket.number == number) if number else text_match)
         return stmt
 
-    def count(self, viewer: Viewer, filters: TicketFilters) -> int:
-        stmt = self._apply(select(Ticket).where(visible_tickets(viewer)), viewer, filters)
+    def count(self, viewer: Viewer, filters: TicketFilters, *, cap: int | None = None) -> int:
+        """How many tickets match; with cap, stops counting at cap + 1 (shown as "cap+")."""
+        stmt = self._apply(
+            select(Ticket.id).where(visible_tickets(viewer, team_id=filters.team_id)), viewer, filters
+        )
+        if cap is not None:
+            stmt = stmt.limit(cap + 1)
         return self.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
 
     def watched_open(self, viewer: Viewer, *, limit: int) -> list[Ticket]:
@@ -162,7 +179,7 @@ class TicketRepository:
             .where(
                 TicketWatcher.user_id == viewer.id,
                 Ticket.assignee_id.is_distinct_from(viewer.id),
-                Ticket.status_id.in_(select(Status.id).where(Status.category.in_(ACTIVE_CATEGORIES))),
+                Ticket.status_id.in_(self.status_ids(ACTIVE_CATEGORIES)),
                 visible_tickets(viewer),
             )
             .order_by(Ticket.updated_at.desc(), Ticket.id.desc())
@@ -179,7 +196,7 @@ class TicketRepository:
             .where(
                 Ticket.team_id.in_(team_ids),
                 Ticket.assignee_id.is_(None),
-                Ticket.status_id.in_(select(Status.id).where(Status.category.in_(ACTIVE_CATEGORIES))),
+                Ticket.status_id.in_(self.status_ids(ACTIVE_CATEGORIES)),
                 visible_tickets(viewer),
             )
             .order_by(Ticket.created_at.desc(), Ticket.id.desc())
@@ -194,25 +211,32 @@ class TicketRepository:
         stmt = select(Ticket.id, Ticket.number).where(Ticket.id.in_(ticket_ids), visible_tickets(viewer))
         return dict(self.session.execute(stmt).all())
 
-    def open_counts_by_team(self, team_ids: Sequence[int]) -> dict[int, int]:
+    def open_counts_by_team(self, team_ids: Sequence[int], *, cap: int = NAV_COUNT_CAP) -> dict[int, int]:
+        """Open tickets per team for the sidebar, each counted up to cap + 1 (shown "999+"): a
+        few index-only reads per team instead of a scan of every open ticket of every team."""
         if not team_ids:
             return {}
-        stmt = (
-            select(Ticket.team_id, func.count())
-            .where(
-                Ticket.team_id.in_(team_ids),
-                Ticket.status_id.in_(select(Status.id).where(Status.category.in_(ACTIVE_CATEGORIES))),
+        active = self.status_ids(ACTIVE_CATEGORIES)
+        columns = [
+            select(func.count())
+            .select_from(
+                select(Ticket.id)
+                .where(Ticket.team_id == team_id, Ticket.status_id.in_(active))
+                .limit(cap + 1)
+                .subquery()
             )
-            .group_by(Ticket.team_id)
-        )
-        return {team_id: n for team_id, n in self.session.execute(stmt) if team_id is not None}
+            .scalar_subquery()
+            for team_id in team_ids
+        ]
+        row = self.session.execute(select(*columns)).one()
+        return {team_id: int(n) for team_id, n in zip(team_ids, row, strict=True) if n}
 
     def backlog_summary(self, team_ids: Sequence[int], now: datetime) -> dict[int, TeamBacklog]:
         """Open tickets per team in one grouped scan: by priority, unassigned, waiting, aging."""
         if not team_ids:
             return {}
-        active = select(Status.id).where(Status.category.in_(ACTIVE_CATEGORIES))
-        pending = select(Status.id).where(Status.category == StatusCategory.PENDING)
+        active = self.status_ids(ACTIVE_CATEGORIES)
+        pending = self.status_ids((StatusCategory.PENDING,))
         counts = [func.count().filter(Ticket.priority == p) for p in (1, 2, 3, 4)]
         aging = [func.count().filter(Ticket.created_at < now - timedelta(days=d)) for d in AGING_DAYS]
         stmt = (
@@ -246,7 +270,7 @@ class TicketRepository:
     def at_risk(self, team_id: int, now: datetime, *, limit: int) -> list[Ticket]:
         """Open tickets of a team that need a lead's eye: P1/P2 with no first response yet,
         and anything unassigned for more than a day. Most urgent, then oldest, first."""
-        active = select(Status.id).where(Status.category.in_(ACTIVE_CATEGORIES))
+        active = self.status_ids(ACTIVE_CATEGORIES)
         stmt = (
             select(Ticket)
             .options(joinedload(Ticket.assignee))
