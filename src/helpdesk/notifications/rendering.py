@@ -18,6 +18,7 @@ from jinja2 import (
     Environment,
     FileSystemLoader,
     StrictUndefined,
+    Template,
     TemplateError,
     TemplateSyntaxError,
     Undefined,
@@ -240,12 +241,20 @@ def _one_line(value: str) -> str:
     return re.sub(r"\s+", " ", value).strip()[:MAX_SUBJECT]
 
 
+@lru_cache(maxsize=256)
+def _compiled(source: str, *, html: bool) -> Template:
+    """A template's source compiled once per process: compiling costs far more than rendering
+    (over a quarter of a worker's CPU in a notification burst, docs/PERFORMANCE.md). Keyed by the
+    text itself, so an edited template is simply a new entry."""
+    return (_HTML if html else _TEXT).from_string(source)
+
+
 def render(source: TemplateSource, context: dict[str, Any]) -> Rendered:
     """The mail for one recipient. Lenient about unknown variables (they render empty) so a
     template edited into a corner still sends; check() refuses them at save time."""
-    subject = _one_line(_TEXT.from_string(source.subject).render(context))
-    text = _TEXT.from_string(source.body_text).render(context).strip() + "\n"
-    inner = _HTML.from_string(source.body_html).render(context)
+    subject = _one_line(_compiled(source.subject, html=False).render(context))
+    text = _compiled(source.body_text, html=False).render(context).strip() + "\n"
+    inner = _compiled(source.body_html, html=True).render(context)
     html = (
         _frame_env()
         .get_template("email/_frame.html.j2")

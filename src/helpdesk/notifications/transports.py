@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import smtplib
 import ssl
@@ -101,6 +102,14 @@ class SmtpConfig:
         )
 
 
+@functools.cache
+def _tls_context() -> ssl.SSLContext:
+    """One per process, built on first TLS use: creating a context loads the system CA bundle,
+    which costs more CPU than a whole SMTP conversation with a local relay. A context is safe
+    to share between threads and connections."""
+    return ssl.create_default_context()
+
+
 class SmtpTransport:
     name = "smtp"
 
@@ -110,15 +119,14 @@ class SmtpTransport:
 
     def send(self, mail: OutgoingMail) -> None:
         c = self.config
-        context = ssl.create_default_context()
         smtp: smtplib.SMTP
         if c.implicit_tls:
-            smtp = smtplib.SMTP_SSL(c.host, c.port, timeout=self.timeout, context=context)
+            smtp = smtplib.SMTP_SSL(c.host, c.port, timeout=self.timeout, context=_tls_context())
         else:
             smtp = smtplib.SMTP(c.host, c.port, timeout=self.timeout)
         with smtp:
             if c.starttls and not c.implicit_tls:
-                smtp.starttls(context=context)
+                smtp.starttls(context=_tls_context())
             if c.username:
                 smtp.login(c.username, c.password or "")
             smtp.send_message(build_message(mail))
