@@ -182,14 +182,16 @@ def worker(monkeypatch: pytest.MonkeyPatch) -> Iterator[Worker]:
     # A short retry schedule: 3 attempts a few dozen milliseconds apart.
     monkeypatch.setattr(actors, "SEND_OPTIONS", {"max_retries": 2, "min_backoff": 50, "max_backoff": 200})
     broker = get_broker()
-    broker.flush(actors.QUEUE)
-    w = Worker(broker, queues={actors.QUEUE}, worker_threads=2, worker_timeout=100)
+    for queue in (actors.QUEUE, actors.SEND_QUEUE):
+        broker.flush(queue)
+    w = Worker(broker, queues={actors.QUEUE, actors.SEND_QUEUE}, worker_threads=2, worker_timeout=100)
     w.start()
     try:
         yield w
     finally:
         w.stop()
-        broker.flush(actors.QUEUE)
+        for queue in (actors.QUEUE, actors.SEND_QUEUE):
+            broker.flush(queue)
         # Worker.start registered a middleware on the shared broker; take it off again.
         broker.middleware[:] = [m for m in broker.middleware if type(m).__name__ != "_WorkerMiddleware"]
 

@@ -208,7 +208,7 @@ def test_smtp_down_retries_then_dead_then_replay_sends_exactly_once(
             wait_for(lambda: fresh(engine, delivery_id).status is DeliveryStatus.SENT)
             worker.join()
             actors.enqueue_send(delivery_id)  # a stray duplicate (e.g. the stuck sweep) changes nothing
-            get_broker().join(actors.QUEUE, timeout=10_000)
+            get_broker().join(actors.SEND_QUEUE, timeout=10_000)
             worker.join()
             sent = fresh(engine, delivery_id)
             assert (sent.attempts, sent.last_error, sent.transport) == (4, None, "smtp")

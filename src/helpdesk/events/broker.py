@@ -86,8 +86,11 @@ def claim(db: Session, consumer_name: str, message_id: str) -> bool:
     return row is not None
 
 
-def task(name: str, *, queue: str = "default", max_retries: int = MAX_RETRIES) -> Callable[..., Any]:
-    """A plain actor with the project's retry policy (for work that is not an event consumer)."""
+def task(
+    name: str, *, queue: str = "default", max_retries: int = MAX_RETRIES, priority: int = 0
+) -> Callable[..., Any]:
+    """A plain actor with the project's retry policy (for work that is not an event consumer).
+    priority: among messages a worker has fetched, lower runs first."""
 
     def decorate(fn: Callable[..., None]) -> dramatiq.Actor[Any, Any]:
         declare = dramatiq.actor(
@@ -97,6 +100,7 @@ def task(name: str, *, queue: str = "default", max_retries: int = MAX_RETRIES) -
             min_backoff=MIN_BACKOFF_MS,
             max_backoff=MAX_BACKOFF_MS,
             time_limit=TIME_LIMIT_MS,
+            priority=priority,
             broker=get_broker(),
         )
         return declare(fn)
@@ -114,7 +118,12 @@ def after_commit(db: Session, hook: Callable[[], None]) -> None:
 
 
 def consumer(
-    name: str, *, events: Iterable[EventType], queue: str = "default", max_retries: int = MAX_RETRIES
+    name: str,
+    *,
+    events: Iterable[EventType],
+    queue: str = "default",
+    max_retries: int = MAX_RETRIES,
+    priority: int = 0,
 ) -> Callable[[ConsumerFn], dramatiq.Actor[Any, Any]]:
     """Subscribe fn(db, event) to event types, idempotently (see the module docstring)."""
 
@@ -129,7 +138,9 @@ def consumer(
                 hook()
 
         run.__name__ = fn.__name__
-        actor: dramatiq.Actor[Any, Any] = task(name, queue=queue, max_retries=max_retries)(run)
+        actor: dramatiq.Actor[Any, Any] = task(name, queue=queue, max_retries=max_retries, priority=priority)(
+            run
+        )
         for event_type in events:
             SUBSCRIBERS[event_type.value].append(actor)
         return actor

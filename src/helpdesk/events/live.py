@@ -203,9 +203,10 @@ def announce(db: Session, event: Event, client: redis.Redis | None = None) -> No
     return notice
 
 
-# Its own queue, so live notices never wait behind a burst of e-mail; few retries, because a
+# Its own queue and a high priority, so live notices never wait behind a burst of e-mail
+# planning (sends go first of all: a mail is the promise we make); few retries, because a
 # notice that is late by minutes is worthless (pages catch up when they reconnect).
-@consumer("live.broadcast", events=list(EventType), queue="live", max_retries=2)
+@consumer("live.broadcast", events=list(EventType), queue="live", max_retries=2, priority=-5)
 def broadcast(db: Session, event: Event) -> None:
     announce(db, event)
 

@@ -18,7 +18,7 @@ from helpdesk.config import get_settings
 from helpdesk.db import get_engine
 
 log = logging.getLogger("helpdesk.metrics")
-QUEUES = ("default", "notifications", "live")
+QUEUES = ("default", "notifications", "deliveries", "live")
 
 
 def _failures_key() -> str:

@@ -2,8 +2,9 @@
 
 notifications.plan  consumes ticket events: writes the queued deliveries in its transaction,
                     and after that commit enqueues one notifications.send per new delivery.
-notifications.send  sends one delivery (idempotent; raises on transport errors so Dramatiq
-                    retries with backoff). After the last retry Dramatiq sends
+notifications.send  sends one delivery, from the "deliveries" queue (idempotent; raises on
+                    transport errors so Dramatiq retries with backoff). After the last retry
+                    Dramatiq sends
                     notifications.dead, which marks the delivery dead, and the message itself
                     lands in the dead letters, where `helpdesk dlq replay` picks it up again.
 """
@@ -20,6 +21,9 @@ from helpdesk.notifications import delivery, planning
 from helpdesk.notifications.transports import transport_from_settings
 
 QUEUE = "notifications"
+# Sends have their own queue, and run before plans a worker has already fetched, so a mail goes
+# out as soon as it is planned instead of waiting behind every event of a burst.
+SEND_QUEUE = "deliveries"
 DEAD_ACTOR = "notifications.dead"
 # Extra message options for send tasks (tests shorten the retry schedule here).
 SEND_OPTIONS: dict[str, Any] = {}
@@ -32,7 +36,7 @@ def plan_notifications(db: Session, event: Event) -> None:
         after_commit(db, lambda: enqueue_sends(created))
 
 
-@task("notifications.send", queue=QUEUE)
+@task("notifications.send", queue=SEND_QUEUE, priority=-10)
 def send_notification(delivery_id: int) -> None:
     transport = transport_from_settings()
     with transaction() as db:
@@ -42,7 +46,7 @@ def send_notification(delivery_id: int) -> None:
         raise delivery.DeliveryFailed(f"delivery {delivery_id}: {failure}") from failure
 
 
-@task(DEAD_ACTOR, queue=QUEUE)
+@task(DEAD_ACTOR, queue=SEND_QUEUE)
 def delivery_dead(message: dict[str, Any], info: dict[str, Any]) -> None:
     args = message.get("args") or []
     if not args:
