@@ -258,8 +258,11 @@ def wait_for_log(log: Path, needle: str, times: int, proc: subprocess.Popen[byte
 # --- the burst -----------------------------------------------------------------------------------
 
 
-def make_burst(engine: Engine, events: int, creators: int, per_tx: int) -> list[tuple[int, float]]:
-    """The demo employee files `events` tickets through the service layer; (ticket id, commit time)."""
+def make_burst(
+    engine: Engine, events: int, creators: int, per_tx: int, rate: float = 0.0
+) -> list[tuple[int, float]]:
+    """The demo employee files `events` tickets through the service layer; (ticket id, commit time).
+    rate: tickets per second (spread evenly); 0 files them as fast as the creators can."""
     from helpdesk.identity.repository import IdentityRepository
     from helpdesk.identity.viewer import Viewer
     from helpdesk.tickets import service as tickets
@@ -273,7 +276,11 @@ def make_burst(engine: Engine, events: int, creators: int, per_tx: int) -> list[
         viewer = Viewer(user.id, user.email, user.name, user.role, repo.team_ids(user.id))
         team_id = it.id
 
+    start = time.monotonic()
+
     def one_tx(first: int) -> list[tuple[int, float]]:
+        if rate > 0:
+            time.sleep(max(0.0, start + first / rate - time.monotonic()))
         ids: list[int] = []
         with Session(engine, expire_on_commit=False) as db, db.begin():
             for i in range(first, min(first + per_tx, events)):
@@ -493,6 +500,7 @@ def main() -> int:
     ap.add_argument("--events", type=int, default=1000)
     ap.add_argument("--creators", type=int, default=4, help="threads creating tickets")
     ap.add_argument("--per-tx", type=int, default=1, help="tickets per transaction")
+    ap.add_argument("--rate", type=float, default=0.0, help="tickets per second (0: as fast as possible)")
     ap.add_argument("--processes", type=int, default=2, help="worker processes")
     ap.add_argument("--threads", type=int, default=4, help="worker threads per process")
     ap.add_argument("--timeout", type=float, default=180.0, help="seconds to wait for the mails")
@@ -552,7 +560,7 @@ def main() -> int:
         cpu.start()
         t_start = time.time()
         print(f"burst: {args.events} tickets from {args.creators} threads ...", flush=True)
-        created = make_burst(engine, args.events, args.creators, args.per_tx)
+        created = make_burst(engine, args.events, args.creators, args.per_tx, args.rate)
         t_burst = time.time()
         print(f"  committed in {t_burst - t_start:.2f} s; waiting for {args.events} mails", flush=True)
         deadline = t_start + args.timeout
@@ -588,6 +596,7 @@ def main() -> int:
                 "events": args.events,
                 "creators": args.creators,
                 "per_tx": args.per_tx,
+                "rate": args.rate,
                 "worker": f"worker --processes {args.processes} --threads {args.threads}",
                 "publisher": 1,
                 "smtp": "aiosmtpd capture in the benchmark process",
