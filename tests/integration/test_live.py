@@ -400,3 +400,29 @@ def test_live_refresh_fragments(app_client: Client, w: World, db: Session) -> No
     assert 'id="composer"' not in part.text
     assert "reply-version" not in part.text
     assert "changed priority" in part.text
+
+
+def test_worker_threads_starting_together_share_one_redis_client(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A second client built by a racing thread replaced the first, whose finaliser then closed
+    # the connection the first thread was using (seen at worker start-up as AttributeError).
+    import threading
+
+    monkeypatch.setattr(live, "_client", None)
+    real_from_url = redis.Redis.from_url
+
+    def slow_from_url(*args: Any, **kwargs: Any) -> redis.Redis:
+        time.sleep(0.05)  # widen the window a racing thread would fall into
+        return real_from_url(*args, **kwargs)
+
+    monkeypatch.setattr(live.redis.Redis, "from_url", slow_from_url)
+    start = threading.Barrier(8)
+
+    def first_use() -> int:
+        start.wait()
+        client = live._redis()
+        client.ping()
+        return id(client)
+
+    with ThreadPoolExecutor(8) as pool:
+        ids = set(pool.map(lambda _: first_use(), range(8)))
+    assert len(ids) == 1

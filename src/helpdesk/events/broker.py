@@ -61,7 +61,7 @@ def get_broker() -> RedisBroker:
 
         # A killed worker's unacknowledged messages go back to the queue once its heartbeat is
         # HEARTBEAT_TIMEOUT_MS old. Dramatiq runs that check on MAINTENANCE_CHANCE calls in a million
-        # (its default, 1,000, left a killed worker's messages stranded for about an hour here).
+        # (20 here once, meant as 1 in 20, left a killed worker's messages stranded for about an hour).
         _broker = RedisBroker(  # type: ignore[no-untyped-call]  # dramatiq leaves __init__ unannotated
             url=get_settings().redis_url,
             namespace=get_settings().redis_namespace,

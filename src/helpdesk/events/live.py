@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import logging
 import random
+import threading
 import time
 from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -171,15 +172,19 @@ def build_notice(db: Session, event: Event) -> Notice | None:
 
 
 _client: redis.Redis | None = None
+_client_lock = threading.Lock()
 
 
 def _redis() -> redis.Redis:
+    # Under the lock: a worker's threads start together, and a second client built by a racing
+    # thread would replace the first, whose finaliser then closes the connection still in use.
     global _client
-    if _client is None:
-        _client = redis.Redis.from_url(
-            get_settings().redis_url, socket_timeout=2, socket_connect_timeout=CONNECT_TIMEOUT
-        )
-    return _client
+    with _client_lock:
+        if _client is None:
+            _client = redis.Redis.from_url(
+                get_settings().redis_url, socket_timeout=2, socket_connect_timeout=CONNECT_TIMEOUT
+            )
+        return _client
 
 
 def publish(notice: Notice, client: redis.Redis | None = None) -> int:
