@@ -41,8 +41,7 @@ from helpdesk.events.types import EventType
 from helpdesk.identity.policy import Action, can_work_team, require, require_agent, ticket_access
 from helpdesk.identity.repository import IdentityRepository
 from helpdesk.identity.viewer import Viewer
-from helpdesk.tickets.models import Ticket, TicketShare
-from helpdesk.tickets.repository import TicketRepository
+from helpdesk.tickets.repository import ShareFacts, TicketFacts, TicketRepository
 
 log = logging.getLogger("helpdesk.live")
 
@@ -115,31 +114,29 @@ def _ids(*values: Any) -> list[int]:
     return sorted({v for v in (_int(x) for x in values) if v is not None})
 
 
-def _watchers_with_access(db: Session, ticket: Ticket, shares: Sequence[TicketShare]) -> list[int]:
+def _watchers_with_access(
+    repo: TicketRepository, ticket: TicketFacts, shares: Sequence[ShareFacts]
+) -> list[int]:
     """Watchers hear the ticket on their own channel (My Work → Watching) while they may see it."""
-    identity = IdentityRepository(db)
-    ids = [w.user_id for w in TicketRepository(db).watchers(ticket.id)]
-    users = identity.users_by_ids(ids)
     allowed = []
-    for user in users.values():
-        if not user.is_active:
-            continue
-        watcher = Viewer(user.id, user.email, user.name, user.role, identity.team_ids(user.id))
-        if ticket_access(watcher, ticket, shares):
-            allowed.append(user.id)
+    for w in repo.watcher_facts(ticket.id):
+        watcher = Viewer(w.user_id, "", "", w.role, w.team_ids)
+        if w.is_active and ticket_access(watcher, ticket, shares):
+            allowed.append(w.user_id)
     return allowed
 
 
 def build_notice(db: Session, event: Event) -> Notice | None:
     """Where the ticket lives now, plus where it just left (a transfer's previous team, a
-    reassignment's previous assignee, an unshared team, a watcher who stopped watching)."""
+    reassignment's previous assignee, an unshared team, a watcher who stopped watching).
+    It runs for every event, so it reads plain columns, not ORM objects with relationships."""
     if event.ticket_id is None:
         return None
     repo = TicketRepository(db)
-    ticket = repo.get(event.ticket_id)
+    ticket = repo.facts(event.ticket_id)
     if ticket is None:
         return None
-    shares = repo.shares(ticket.id)
+    shares = repo.share_facts(ticket.id)
     data = event.data
     teams = _ids(ticket.team_id, *(s.team_id for s in shares))
     users = _ids(ticket.assignee_id)
@@ -152,16 +149,16 @@ def build_notice(db: Session, event: Event) -> Notice | None:
         users = _ids(*users, data.get("from"))
     elif event.type is EventType.TICKET_WATCHER_REMOVED:
         users = _ids(*users, data.get("user_id"))
-    users = _ids(*users, *_watchers_with_access(db, ticket, shares))
+    users = _ids(*users, *_watchers_with_access(repo, ticket, shares))
     actor_id = _int(event.payload.get("actor_id"))
-    actor = IdentityRepository(db).user(actor_id) if actor_id is not None else None
+    actor_name = IdentityRepository(db).user_name(actor_id) if actor_id is not None else None
     return Notice(
         ticket_id=ticket.id,
         number=ticket.number,
         version=ticket.version,
         type=event.type.value,
         actor_id=actor_id,
-        actor_name=actor.name if actor is not None else None,
+        actor_name=actor_name,
         at=str(event.payload.get("at", "")),
         channels=[
             *(team_channel(t) for t in teams),

@@ -18,6 +18,9 @@ class IdentityRepository:
     def user(self, user_id: int) -> User | None:
         return self.session.get(User, user_id)
 
+    def user_name(self, user_id: int) -> str | None:
+        return self.session.scalar(select(User.name).where(User.id == user_id))
+
     def user_by_email(self, email: str) -> User | None:
         return self.session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
 

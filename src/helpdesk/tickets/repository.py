@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Select, false, func, or_, select, tuple_
 from sqlalchemy.orm import Session, joinedload
 
-from helpdesk.identity.models import Team, User
+from helpdesk.identity.models import Role, Team, TeamMember, User
 from helpdesk.identity.policy import visible_tickets
 from helpdesk.identity.viewer import Viewer
 from helpdesk.tickets.filters import Cursor, TicketFilters, parse_ticket_ref
@@ -18,6 +18,7 @@ from helpdesk.tickets.models import (
     Category,
     IdempotencyKey,
     SavedFilter,
+    SharePermission,
     Status,
     StatusCategory,
     StatusTransition,
@@ -48,6 +49,33 @@ class TeamBacklog:
 AGING_DAYS = (1, 3, 7)
 UNASSIGNED_AT_RISK = timedelta(hours=24)
 NAV_COUNT_CAP = 999
+
+
+@dataclass(frozen=True)
+class TicketFacts:
+    """Just what routing a live notice needs (and what the access policy reads)."""
+
+    id: int
+    number: int
+    version: int
+    team_id: int | None
+    assignee_id: int | None
+    requester_id: int
+
+
+@dataclass(frozen=True)
+class ShareFacts:
+    team_id: int | None
+    user_id: int | None
+    permission: SharePermission
+
+
+@dataclass(frozen=True)
+class WatcherFacts:
+    user_id: int
+    role: Role
+    is_active: bool
+    team_ids: frozenset[int]
 
 
 @dataclass(frozen=True)
@@ -105,6 +133,36 @@ class TicketRepository:
             .order_by(TicketWatcher.created_at)
         )
         return list(self.session.scalars(stmt))
+
+    # --- the cheap reads of the live-notice consumer (it runs for every event) ----------------
+    def facts(self, ticket_id: int) -> TicketFacts | None:
+        row = self.session.execute(
+            select(Ticket.id, Ticket.number, Ticket.version, Ticket.team_id)
+            .add_columns(Ticket.assignee_id, Ticket.requester_id)
+            .where(Ticket.id == ticket_id)
+        ).first()
+        return TicketFacts(*row) if row is not None else None
+
+    def share_facts(self, ticket_id: int) -> list[ShareFacts]:
+        stmt = select(TicketShare.team_id, TicketShare.user_id, TicketShare.permission).where(
+            TicketShare.ticket_id == ticket_id
+        )
+        return [ShareFacts(*row) for row in self.session.execute(stmt)]
+
+    def watcher_facts(self, ticket_id: int) -> list[WatcherFacts]:
+        """Each watcher with what the access policy needs: role, active, team ids."""
+        stmt = (
+            select(User.id, User.role, User.is_active)
+            .add_columns(func.array_remove(func.array_agg(TeamMember.team_id), None))
+            .join(TicketWatcher, TicketWatcher.user_id == User.id)
+            .outerjoin(TeamMember, TeamMember.user_id == User.id)
+            .where(TicketWatcher.ticket_id == ticket_id)
+            .group_by(User.id)
+        )
+        return [
+            WatcherFacts(user_id, role, is_active, frozenset(teams or ()))
+            for user_id, role, is_active, teams in self.session.execute(stmt)
+        ]
 
     def watcher(self, ticket_id: int, user_id: int) -> TicketWatcher | None:
         return self.session.get(TicketWatcher, (ticket_id, user_id))
