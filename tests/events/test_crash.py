@@ -13,13 +13,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import redis
-from sqlalchemy import Engine, create_engine, func, select, text
+from sqlalchemy import Engine, func, select, text
 from sqlalchemy.orm import Session
 
 from helpdesk.events.broker import SUBSCRIBERS
 from helpdesk.events.models import OutboxMessage, ProcessedMessage
-from tests.conftest import TEST_DATABASE_URL, _recreate_database, migrate
+from tests.events.conftest import isolated_env
 
 BIN = Path(sys.executable).parent
 EVENTS = 40
@@ -27,24 +26,8 @@ EVENTS = 40
 
 @pytest.fixture
 def crash_env(tmp_path: Path) -> Iterator[tuple[dict[str, str], Engine]]:
-    url = TEST_DATABASE_URL + "_crash"
-    _recreate_database(url)
-    migrate(url)
-    env = {
-        **os.environ,
-        "DATABASE_URL": url,
-        "REDIS_NAMESPACE": os.environ["REDIS_NAMESPACE"] + "-crash",
-    }
-    subprocess.run([BIN / "helpdesk", "demo", "seed"], env=env, check=True, capture_output=True)
-    client = redis.Redis.from_url(env["REDIS_URL"])
-    for key in client.scan_iter(env["REDIS_NAMESPACE"] + ":*"):
-        client.delete(key)
-    engine = create_engine(url)
-    yield env, engine
-    engine.dispose()
-    for key in client.scan_iter(env["REDIS_NAMESPACE"] + ":*"):
-        client.delete(key)
-    client.close()
+    with isolated_env("crash") as (env, engine):
+        yield env, engine
 
 
 def _start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:

@@ -37,7 +37,6 @@ import email
 import email.policy
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -54,24 +53,18 @@ import redis
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope
 from aiosmtpd.smtp import Session as SmtpSession
-from sqlalchemy import Engine, create_engine, func, select, text
+from sqlalchemy import Engine, func, select, text
 from sqlalchemy.orm import Session
 
 from helpdesk.events.broker import SUBSCRIBERS
-from tests.conftest import TEST_DATABASE_URL, _recreate_database, migrate
+from tests.events.conftest import isolated_env
+from tests.notifications.conftest import free_port
 
 BIN = Path(sys.executable).parent
 TICKETS = 8  # each: created (mail to the requester), assigned (to the agent), replied (requester)
 WAIT = 30.0  # seconds for any one step; a step normally takes well under a second
 HOLD = 15.0  # longest the SMTP server stalls a conversation (the client gives up after 20 s)
 KILL_POINTS = ("RCPT", "DATA", "QUIT")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 @dataclass
@@ -171,29 +164,10 @@ def capture() -> Iterator[tuple[CaptureHandler, str]]:
 
 @pytest.fixture
 def crash_env(capture: tuple[CaptureHandler, str]) -> Iterator[tuple[dict[str, str], Engine]]:
-    url = TEST_DATABASE_URL + "_crashsmtp"
-    _recreate_database(url)
-    migrate(url)
-    env = {
-        **os.environ,
-        "DATABASE_URL": url,
-        "REDIS_NAMESPACE": os.environ["REDIS_NAMESPACE"] + "-crashsmtp",
-        "SMTP_URL": capture[1],
-    }
-    subprocess.run([BIN / "helpdesk", "demo", "seed"], env=env, check=True, capture_output=True)
-    client = redis.Redis.from_url(env["REDIS_URL"])
-    engine = create_engine(url)
-    try:
-        for key in client.scan_iter(env["REDIS_NAMESPACE"] + ":*"):
-            client.delete(key)
+    with isolated_env("crashsmtp", SMTP_URL=capture[1]) as (env, engine):
         with engine.begin() as conn:  # the seed's own history is not part of this test
             conn.execute(text("UPDATE outbox SET published_at = now() WHERE published_at IS NULL"))
         yield env, engine
-    finally:
-        engine.dispose()
-        for key in client.scan_iter(env["REDIS_NAMESPACE"] + ":*"):
-            client.delete(key)
-        client.close()
 
 
 class Processes:

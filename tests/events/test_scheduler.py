@@ -14,8 +14,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-import redis
-from sqlalchemy import Engine, create_engine, func, select, text
+from sqlalchemy import Engine, func, select, text
 from sqlalchemy.orm import Session
 
 from helpdesk.events import outbox, scheduler
@@ -24,7 +23,7 @@ from helpdesk.events.models import OutboxMessage, SchedulerJob
 from helpdesk.events.scheduler import Job, Leader
 from helpdesk.identity import service as identity
 from helpdesk.identity.models import UserSession
-from tests.conftest import TEST_DATABASE_URL, _recreate_database, migrate
+from tests.events.conftest import isolated_env
 from tests.factories import Factory
 
 BIN = Path(sys.executable).parent
@@ -120,25 +119,15 @@ def test_retention_keeps_unpublished_and_recent_rows(db: Session, factory: Facto
 
 @pytest.fixture
 def scheduler_env(tmp_path: Path) -> Iterator[tuple[dict[str, str], Engine]]:
-    url = TEST_DATABASE_URL + "_sched"
-    _recreate_database(url)
-    migrate(url)
-    env = {**os.environ, "DATABASE_URL": url, "REDIS_NAMESPACE": os.environ["REDIS_NAMESPACE"] + "-sched"}
-    subprocess.run([BIN / "helpdesk", "demo", "seed"], env=env, check=True, capture_output=True)
-    engine = create_engine(url)
-    with engine.begin() as conn:  # the demo IT lead asks for the digest at midnight UTC: due now
-        conn.execute(
-            text(
-                "INSERT INTO digest_subscriptions (user_id, hour, timezone, created_at, updated_at) "
-                "SELECT id, 0, 'UTC', now(), now() FROM users WHERE email = 'lead.it@example.com'"
+    with isolated_env("sched") as (env, engine):
+        with engine.begin() as conn:  # the demo IT lead asks for the digest at midnight UTC: due now
+            conn.execute(
+                text(
+                    "INSERT INTO digest_subscriptions (user_id, hour, timezone, created_at, updated_at) "
+                    "SELECT id, 0, 'UTC', now(), now() FROM users WHERE email = 'lead.it@example.com'"
+                )
             )
-        )
-    yield env, engine
-    engine.dispose()
-    client = redis.Redis.from_url(env["REDIS_URL"])
-    for key in client.scan_iter(env["REDIS_NAMESPACE"] + ":*"):
-        client.delete(key)
-    client.close()
+        yield env, engine
 
 
 def _log_has(path: Path, words: str) -> bool:

@@ -7,22 +7,15 @@ from typing import Any
 from litestar import Request, get
 from litestar.response import Template
 
+from helpdesk.admin.layout import settings_page
 from helpdesk.admin.overview import overview
-from helpdesk.tickets.workspace import console_nav
 from helpdesk.web.deps import CurrentViewer, DbSession
-from helpdesk.web.render import render
 
 
 @get("/settings", include_in_schema=False, sync_to_thread=True)
 def settings_index(request: Request[Any, Any, Any], db: DbSession, viewer: CurrentViewer) -> Template:
-    return render(
-        request,
-        viewer,
-        "admin/settings.html.j2",
-        settings_tab="overview",
-        overview=overview(db, viewer),
-        **console_nav(db, viewer).context("settings"),
-    )
+    found = overview(db, viewer)
+    return settings_page(request, db, viewer, "admin/settings.html.j2", tab="overview", overview=found)
 
 
 routes = [settings_index]

@@ -117,6 +117,12 @@ def after_commit(db: Session, hook: Callable[[], None]) -> None:
     db.info.setdefault(AFTER_COMMIT, []).append(hook)
 
 
+def take_after_commit(db: Session) -> list[Callable[[], None]]:
+    """The hooks registered on this session, for whoever commits it to run afterwards."""
+    hooks: list[Callable[[], None]] = db.info.pop(AFTER_COMMIT, [])
+    return hooks
+
+
 def consumer(
     name: str,
     *,
@@ -133,7 +139,7 @@ def consumer(
                 if not claim(db, name, str(outbox_id)):
                     return
                 fn(db, Event(outbox_id, EventType(event_type), payload))
-                hooks: list[Callable[[], None]] = db.info.pop(AFTER_COMMIT, [])
+                hooks = take_after_commit(db)
             for hook in hooks:
                 hook()
 

@@ -10,9 +10,7 @@ twice.
 from __future__ import annotations
 
 import logging
-import signal
 import threading
-from types import FrameType
 
 import psycopg
 from sqlalchemy import select
@@ -23,6 +21,7 @@ from helpdesk.db import raw_connection, transaction
 from helpdesk.events.broker import SUBSCRIBERS
 from helpdesk.events.models import OutboxMessage
 from helpdesk.events.outbox import NOTIFY_CHANNEL
+from helpdesk.events.signals import stop_on_signals
 
 log = logging.getLogger("helpdesk.publisher")
 BATCH = 200
@@ -71,12 +70,7 @@ def run(stop: threading.Event | None = None) -> None:
 
     stop = stop or threading.Event()
 
-    def _stop(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, _stop)
-        signal.signal(signal.SIGINT, _stop)
+    stop_on_signals(stop)
     log.info("publisher started")
     conn: psycopg.Connection[tuple[object, ...]] | None = None
     while not stop.is_set():

@@ -12,12 +12,10 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import signal
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from types import FrameType
 
 import psycopg
 from sqlalchemy import select
@@ -26,8 +24,9 @@ from sqlalchemy.orm import Session
 
 from helpdesk.clock import Clock, system_clock
 from helpdesk.db import raw_connection, transaction
-from helpdesk.events.broker import AFTER_COMMIT
+from helpdesk.events.broker import take_after_commit
 from helpdesk.events.models import SchedulerJob
+from helpdesk.events.signals import stop_on_signals
 
 log = logging.getLogger("helpdesk.scheduler")
 LEADER_LOCK = 0x4844_5343_4845_44  # any stable bigint; "HDSCHED"
@@ -60,7 +59,7 @@ def run_job(job: Job, *, clock: Clock = system_clock) -> bool:
     try:
         with transaction() as db:
             summary = job.run(db, started)
-            hooks: list[Callable[[], None]] = db.info.pop(AFTER_COMMIT, [])
+            hooks = take_after_commit(db)
         for hook in hooks:
             hook()
     except Exception as exc:
@@ -129,12 +128,7 @@ def run(
     what is due now (if leader) and return. Returns how many jobs ran."""
     stop = stop or threading.Event()
 
-    def _stop(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, _stop)
-        signal.signal(signal.SIGINT, _stop)
+    stop_on_signals(stop)
     leader = Leader()
     leading = False
     ran = 0

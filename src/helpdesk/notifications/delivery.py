@@ -58,7 +58,7 @@ def deliver(
         return None
     delivery.attempts += 1
     try:
-        if delivery.webhook_id is not None or delivery.channel in WEBHOOK_CHANNELS:
+        if delivery.channel in WEBHOOK_CHANNELS:
             unsendable = webhooks.send(session, delivery)
             if unsendable is not None:
                 delivery.status = DeliveryStatus.DEAD

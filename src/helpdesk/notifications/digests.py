@@ -201,10 +201,9 @@ def plan_due(session: Session, now: datetime) -> list[int]:
     return created
 
 
-def next_due(sub: DigestSubscription, now: datetime) -> datetime:
+def next_due(sub: DigestSubscription, *, clock: Clock = system_clock) -> datetime:
     """When the next digest is due (shown on the preferences page)."""
-    zone = ZoneInfo(sub.timezone)
-    local = now.astimezone(zone)
+    local = clock().astimezone(ZoneInfo(sub.timezone))
     at = local.replace(hour=sub.hour, minute=0, second=0, microsecond=0)
     if at <= local:
         at += timedelta(days=1)

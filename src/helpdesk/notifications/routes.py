@@ -4,7 +4,6 @@ the admin settings pages for templates (/settings/notifications) and the mail lo
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from litestar import Request, Response, get, post
@@ -13,6 +12,7 @@ from litestar.params import FromPath
 from litestar.response import Template
 from sqlalchemy.orm import Session
 
+from helpdesk.admin.layout import settings_page
 from helpdesk.errors import ValidationFailed
 from helpdesk.identity.viewer import Viewer
 from helpdesk.notifications import digests, kinds, service, webhooks
@@ -28,25 +28,9 @@ NO_STORE = {"Cache-Control": "no-store"}
 
 
 def _settings_page(
-    request: Request[Any, Any, Any],
-    db: Session,
-    viewer: Viewer,
-    template: str,
-    *,
-    tab: str,
-    status_code: int = 200,
-    **context: Any,
+    request: Request[Any, Any, Any], db: Session, viewer: Viewer, template: str, **kwargs: Any
 ) -> Template:
-    """A page of the admin settings area, inside the console layout."""
-    return render(
-        request,
-        viewer,
-        T + template,
-        status_code=status_code,
-        settings_tab=tab,
-        **console_nav(db, viewer).context("settings"),
-        **context,
-    )
+    return settings_page(request, db, viewer, T + template, **kwargs)
 
 
 # --- preferences -----------------------------------------------------------------------
@@ -67,7 +51,7 @@ def _preferences_page(
         sub = digests.subscription(db, viewer)
         digest |= {
             "subscribed": sub is not None,
-            "next_at": digests.next_due(sub, datetime.now(UTC)) if sub else None,
+            "next_at": digests.next_due(sub) if sub else None,
             "form": digest_form
             or {
                 "digest_hour": str(sub.hour if sub else digests.DEFAULT_HOUR),
@@ -323,7 +307,7 @@ def _webhook_page(
         teams=[(str(t.id), t.name) for t in teams],
         providers=[(p.value, p.label) for p in WebhookProvider],
         triggers=webhooks.TRIGGERS,
-        deliveries=webhooks.recent_deliveries(db, viewer, hook.id) if hook else [],
+        deliveries=webhooks.recent_deliveries(db, hook) if hook else [],
         mask=webhooks.mask,
     )
 
@@ -344,7 +328,7 @@ def webhooks_page(request: Request[Any, Any, Any], db: DbSession, viewer: Curren
 
 @get("/settings/webhooks/new", include_in_schema=False, sync_to_thread=True)
 def webhook_new(request: Request[Any, Any, Any], db: DbSession, viewer: CurrentViewer) -> Template:
-    webhooks.list_webhooks(db, viewer)  # 404 for people who manage no team
+    webhooks.require_manager(db, viewer)
     return _webhook_page(request, db, viewer, None)
 
 

@@ -279,11 +279,16 @@ def manageable_teams(session: Session, viewer: Viewer) -> list[Team]:
     return [t for t in teams if t.id in allowed]
 
 
-def list_webhooks(session: Session, viewer: Viewer) -> list[TeamWebhook]:
-    """The webhooks of the teams the viewer manages; 404 for people who manage none."""
-    teams = {t.id for t in manageable_teams(session, viewer)}
+def require_manager(session: Session, viewer: Viewer) -> list[Team]:
+    """The teams whose webhooks the viewer manages; 404 for people who manage none."""
+    teams = manageable_teams(session, viewer)
     if not teams and not viewer.is_admin:
         raise NotFound("No such page.")
+    return teams
+
+
+def list_webhooks(session: Session, viewer: Viewer) -> list[TeamWebhook]:
+    teams = {t.id for t in require_manager(session, viewer)}
     return [h for h in NotificationRepository(session).webhooks() if h.team_id in teams]
 
 
@@ -294,15 +299,14 @@ def get_webhook(session: Session, viewer: Viewer, webhook_id: int) -> TeamWebhoo
     return hook
 
 
-def recent_deliveries(session: Session, viewer: Viewer, webhook_id: int) -> list[NotificationDelivery]:
-    get_webhook(session, viewer, webhook_id)
-    return NotificationRepository(session).webhook_deliveries(webhook_id, limit=20)
+def recent_deliveries(session: Session, hook: TeamWebhook) -> list[NotificationDelivery]:
+    """Of a webhook get_webhook() returned (so the viewer may manage it)."""
+    return NotificationRepository(session).webhook_deliveries(hook.id, limit=20)
 
 
-def _validate(session: Session, viewer: Viewer, form: WebhookForm, *, url_required: bool) -> dict[str, Any]:
+def _validate(teams: list[Team], form: WebhookForm, *, url_required: bool) -> dict[str, Any]:
     errors: dict[str, str] = {}
-    teams = {str(t.id): t for t in manageable_teams(session, viewer)}
-    if form.team_id not in teams:
+    if form.team_id not in {str(t.id) for t in teams}:
         errors["team_id"] = "Choose one of your teams."
     if form.provider not in WebhookProvider._value2member_map_:
         errors["provider"] = "Choose Slack or Microsoft Teams."
@@ -350,24 +354,35 @@ def _audit_view(hook: TeamWebhook) -> dict[str, Any]:
     }
 
 
-def create_webhook(
-    session: Session, viewer: Viewer, form: WebhookForm, *, clock: Clock = system_clock
-) -> TeamWebhook:
-    list_webhooks(session, viewer)  # 404 for people who manage no team
-    values = _validate(session, viewer, form, url_required=True)
-    now = clock()
-    hook = TeamWebhook(**values, created_at=now, updated_at=now, updated_by_id=viewer.id)
-    NotificationRepository(session).add(hook)
+def _audit(
+    session: Session,
+    viewer: Viewer,
+    hook: TeamWebhook,
+    action: str,
+    before: dict[str, Any] | None,
+    after: dict[str, Any] | None,
+    at: datetime,
+) -> None:
     record_admin_change(
         session,
         actor_id=viewer.id,
         entity=AUDIT_ENTITY,
         entity_id=str(hook.id),
-        action="create",
-        before=None,
-        after=_audit_view(hook),
-        at=now,
+        action=action,
+        before=before,
+        after=after,
+        at=at,
     )
+
+
+def create_webhook(
+    session: Session, viewer: Viewer, form: WebhookForm, *, clock: Clock = system_clock
+) -> TeamWebhook:
+    values = _validate(require_manager(session, viewer), form, url_required=True)
+    now = clock()
+    hook = TeamWebhook(**values, created_at=now, updated_at=now, updated_by_id=viewer.id)
+    NotificationRepository(session).add(hook)
+    _audit(session, viewer, hook, "create", None, _audit_view(hook), now)
     return hook
 
 
@@ -376,41 +391,23 @@ def update_webhook(
 ) -> TeamWebhook:
     """A blank URL keeps the stored one (the form never shows it again)."""
     hook = get_webhook(session, viewer, webhook_id)
-    values = _validate(session, viewer, form, url_required=False)
+    values = _validate(manageable_teams(session, viewer), form, url_required=False)
     before = _audit_view(hook)
     for key, value in values.items():
         setattr(hook, key, value)
     hook.updated_at = clock()
     hook.updated_by_id = viewer.id
     after = _audit_view(hook)
-    if "url" in values and values["url"] != "":
+    if "url" in values:  # only there when a new one was pasted
         after["url_changed"] = True
-    record_admin_change(
-        session,
-        actor_id=viewer.id,
-        entity=AUDIT_ENTITY,
-        entity_id=str(hook.id),
-        action="update",
-        before=before,
-        after=after,
-        at=hook.updated_at,
-    )
+    _audit(session, viewer, hook, "update", before, after, hook.updated_at)
     return hook
 
 
 def delete_webhook(session: Session, viewer: Viewer, webhook_id: int, *, clock: Clock = system_clock) -> str:
     hook = get_webhook(session, viewer, webhook_id)
     name = hook.name
-    record_admin_change(
-        session,
-        actor_id=viewer.id,
-        entity=AUDIT_ENTITY,
-        entity_id=str(hook.id),
-        action="delete",
-        before=_audit_view(hook),
-        after=None,
-        at=clock(),
-    )
+    _audit(session, viewer, hook, "delete", _audit_view(hook), None, clock())
     NotificationRepository(session).delete_webhook(hook)
     return name
 

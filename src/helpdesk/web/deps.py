@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from helpdesk.db import new_session
 from helpdesk.errors import Forbidden, Unauthenticated
-from helpdesk.events.broker import AFTER_COMMIT
+from helpdesk.events.broker import take_after_commit
 from helpdesk.identity import service as identity
 from helpdesk.identity.viewer import Viewer
 
@@ -47,7 +47,7 @@ async def provide_db() -> AsyncGenerator[Session, None]:
         raise
     finally:
         await anyio.to_thread.run_sync(session.close)
-    for hook in session.info.pop(AFTER_COMMIT, []):
+    for hook in take_after_commit(session):
         try:
             await anyio.to_thread.run_sync(hook)
         except Exception:  # e.g. Redis is down: the row is committed and a sweep picks it up
